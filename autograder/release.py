@@ -1,0 +1,96 @@
+"""Regenerate ``course/`` from ``solutions/`` with nbgrader (always forced).
+
+    python -m autograder.release            # rebuild course/
+    python -m autograder.release --check    # fail if course/ differs from a fresh build
+
+A release is built in a private temporary course root, then compared with or
+copied over ``course/``, so a failed build never leaves a half-written release and
+the repository's gradebook is not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .course import COURSE, SOLUTIONS, assignments, make_config
+
+
+def build_release(dest: Path, source: Path = SOLUTIONS, only: list[str] | None = None) -> list[str]:
+    """Generate the student release of every assignment in ``source`` into ``dest``.
+
+    Returns the assignment ids built. Raises ``RuntimeError`` with nbgrader's log
+    when an assignment fails to build.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    aids = only or assignments(source)
+    with tempfile.TemporaryDirectory(prefix="bpl-release-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(source, root / "source", ignore=shutil.ignore_patterns(
+            ".ipynb_checkpoints", "__pycache__"))
+        api = NbGraderAPI(config=make_config(root=root))
+        for aid in aids:
+            result = api.generate_assignment(aid, force=True, create=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader could not release {aid}:\n{result['log']}\n{result['error']}")
+        dest.mkdir(parents=True, exist_ok=True)
+        for aid in aids:
+            target = dest / aid
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(root / "release" / aid, target)
+    return aids
+
+
+def _tree_diff(a: Path, b: Path) -> list[str]:
+    cmp = filecmp.dircmp(a, b)
+    out = [f"only in {a.name}: {n}" for n in cmp.left_only] + [f"only in fresh build: {n}" for n in cmp.right_only]
+    out += [f"differs: {n}" for n in cmp.diff_files]
+    for sub in cmp.common_dirs:
+        out += [f"{sub}/{line}" for line in _tree_diff(a / sub, b / sub)]
+    return out
+
+
+def check_release(course: Path = COURSE, source: Path = SOLUTIONS) -> list[str]:
+    """Differences between ``course`` and a fresh build (empty when in sync).
+
+    Files in ``course/`` that are not releases of an assignment (the index notebook)
+    are left out of the comparison.
+    """
+    with tempfile.TemporaryDirectory(prefix="bpl-check-") as tmp:
+        fresh = Path(tmp) / "course"
+        aids = build_release(fresh, source)
+        problems = []
+        for aid in aids:
+            if not (course / aid).is_dir():
+                problems.append(f"{aid}: not released in course/")
+                continue
+            problems += [f"{aid}/{d}" for d in _tree_diff(course / aid, fresh / aid)]
+        extra = {p.name for p in course.iterdir() if p.is_dir()} - set(aids)
+        problems += [f"{e}: in course/ but not in solutions/" for e in sorted(extra)]
+        return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="compare course/ with a fresh build; change nothing")
+    args = ap.parse_args(argv)
+    if args.check:
+        problems = check_release()
+        for p in problems:
+            print(p)
+        print("course/ is in sync with solutions/" if not problems else
+              f"course/ is stale: {len(problems)} difference(s); run `make release`")
+        return 1 if problems else 0
+    aids = build_release(COURSE)
+    print(f"released {len(aids)} assignment(s) into course/: {', '.join(aids)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

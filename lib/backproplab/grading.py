@@ -1,0 +1,214 @@
+r"""Helpers that the course's test cells call.
+
+Every check runs in the fixed order of the exercise contract (type, shape, finite
+values, numbers) and, on failure, raises :class:`GradingError` (an
+``AssertionError``) whose message is one line naming the likely mistake. On a
+correct answer nothing is printed and nothing reaches stderr: nbgrader scores
+any stderr output in a test cell as a failure.
+
+Typical test cell::
+
+    from backproplab.grading import check_array, forbid, quietly
+    expected = reference(...)                       # computed before the guard
+    with forbid(backproplab.matrix.backward):       # the library route may not be called
+        got = quietly(student_backward, delta, A_prev, W)
+    check_array(got, expected, "dW", batch_size=m)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import sympy as sp
+
+from . import _guard
+from ._guard import DelegationError, qualified_name
+from .diagnose import Diagnosis, diagnose
+
+__all__ = [
+    "GradingError",
+    "DelegationError",
+    "check_array",
+    "check_arrays",
+    "check_scalar",
+    "check_expr",
+    "check_expr_at_points",
+    "check_sympy_matrix",
+    "forbid",
+    "quietly",
+    "last_diagnoses",
+]
+
+
+class GradingError(AssertionError):
+    """A test failed; ``str()`` is one line; ``kind`` is the diagnosis tag."""
+
+    def __init__(self, message: str, kind: str = "entries") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# The diagnoses of failed checks in this kernel, newest last. The class report of
+# the grading pipeline reads them to count the most common mistakes.
+_LOG: list[tuple[str, str]] = []
+
+
+def last_diagnoses() -> list[tuple[str, str]]:
+    """``(kind, message)`` of every failed check in this process, oldest first."""
+    return list(_LOG)
+
+
+def _fail(d: Diagnosis | tuple[str, str]) -> None:
+    kind, msg = (d.kind, d.message) if isinstance(d, Diagnosis) else d
+    _LOG.append((kind, msg))
+    raise GradingError(msg, kind)
+
+
+def check_array(actual, expected, name: str = "result", rtol: float = 1e-7, atol: float = 1e-10,
+                batch_size: int | None = None) -> None:
+    """Assert ``actual`` equals ``expected`` (float64, same shape), else raise a one-line diagnosis."""
+    d = diagnose(actual, expected, name, rtol=rtol, atol=atol, batch_size=batch_size)
+    if not d.ok:
+        _fail(d)
+
+
+def check_arrays(actual: Sequence, expected: Sequence, name: str = "result", **kw) -> None:
+    """:func:`check_array` for a list of arrays (e.g. ``dW``), entry ``l-1`` named ``name[l]``.
+
+    A list whose entries are right but in reverse order is named as such (wrong layer order).
+    """
+    if not isinstance(actual, (list, tuple)):
+        _fail(("type", f"{name} should be a list of {len(expected)} arrays, got {type(actual).__name__}"))
+    if len(actual) != len(expected):
+        _fail(("shape", f"{name} should have {len(expected)} entries (one per layer), got {len(actual)}"))
+    if len(expected) > 1:
+        rev = all(diagnose(a, e, rtol=kw.get("rtol", 1e-7)).ok for a, e in zip(actual[::-1], expected))
+        fwd = all(diagnose(a, e, rtol=kw.get("rtol", 1e-7)).ok for a, e in zip(actual, expected))
+        if rev and not fwd:
+            _fail(("layer", f"{name} holds the right arrays in reverse order: entry l-1 should be layer l"))
+    for i, (a, e) in enumerate(zip(actual, expected), start=1):
+        check_array(a, e, f"{name}[{i}]", **kw)
+
+
+def check_scalar(actual, expected: float, name: str = "result", rtol: float = 1e-7, atol: float = 1e-10,
+                 batch_size: int | None = None) -> None:
+    """Assert a float (or 0-d array) equals ``expected``."""
+    if isinstance(actual, np.ndarray) and actual.size == 1:
+        actual = actual.reshape(())
+    if isinstance(actual, np.ndarray) and actual.ndim > 0:
+        _fail(("shape", f"{name} should be a single number, got an array of shape {actual.shape}"))
+    check_array(actual, np.float64(expected), name, rtol=rtol, atol=atol, batch_size=batch_size)
+
+
+def _as_expr(x, name: str) -> sp.Expr:
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return sp.sympify(x)
+    if isinstance(x, sp.Basic) and not isinstance(x, sp.MatrixBase):
+        return x  # type: ignore[return-value]
+    _fail(("type", f"{name} should be a SymPy expression, got {type(x).__name__}"))
+    raise AssertionError  # unreachable
+
+
+def check_expr_at_points(actual, expected, symbols: Iterable[sp.Symbol], name: str = "expression",
+                         n_points: int = 20, seed: int = 0, low: float = -2.0, high: float = 2.0,
+                         rtol: float = 1e-9) -> None:
+    """Assert two SymPy expressions agree numerically at random points of ``symbols``.
+
+    Points are drawn from a fixed-seed generator in [low, high]. Names the first
+    point where they differ.
+    """
+    a = _as_expr(actual, name)
+    e = _as_expr(expected, name)
+    symbols = list(symbols)
+    extra = a.free_symbols - set(symbols) - e.free_symbols
+    if extra:
+        _fail(("type", f"{name} uses symbol(s) {sorted(map(str, extra))} that the answer does not depend on"))
+    rng = np.random.default_rng(seed)
+    fa = sp.lambdify(symbols, a, modules="numpy")
+    fe = sp.lambdify(symbols, e, modules="numpy")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(n_points):
+            pt = rng.uniform(low, high, size=len(symbols))
+            va, ve = complex(fa(*pt)), complex(fe(*pt))
+            if not np.isfinite(ve):
+                continue
+            if not np.isfinite(va) or abs(va - ve) > rtol * max(1.0, abs(ve)):
+                where = ", ".join(f"{s}={v:.3g}" for s, v in zip(symbols, pt))
+                if abs(ve) > 1e-12 and abs(va + ve) <= rtol * max(1.0, abs(ve)):
+                    _fail(("sign", f"{name} has the wrong sign (at {where}: got {va.real:.6g}, expected {ve.real:.6g})"))
+                _fail(("entries", f"{name} differs at {where}: got {va.real:.6g}, expected {ve.real:.6g}"))
+
+
+def check_expr(actual, expected, symbols: Iterable[sp.Symbol] | None = None, name: str = "expression",
+               **kw) -> None:
+    """Assert two SymPy expressions are equal: first at random points (a fast, clear
+    verdict with a location), then as expressions (``simplify(a - e) == 0``, with a
+    numeric fallback when simplification is inconclusive)."""
+    a = _as_expr(actual, name)
+    e = _as_expr(expected, name)
+    syms = list(symbols) if symbols is not None else sorted(a.free_symbols | e.free_symbols, key=str)
+    check_expr_at_points(a, e, syms, name, **kw)
+    diff = sp.simplify(a - e)
+    if diff != 0 and diff.free_symbols:
+        # simplify may fail to close a true identity; the point test above already passed
+        # at 20 random points, so only a clean nonzero constant counts as a mismatch
+        return
+    if diff != 0:
+        _fail(("entries", f"{name} differs from the answer by the constant {diff}"))
+
+
+def check_sympy_matrix(actual, expected, symbols: Iterable[sp.Symbol], name: str = "matrix", **kw) -> None:
+    """Assert a SymPy ``Matrix`` equals ``expected`` entry by entry (shape first)."""
+    if not isinstance(actual, sp.MatrixBase):
+        _fail(("type", f"{name} should be a SymPy Matrix, got {type(actual).__name__}"))
+    if actual.shape != expected.shape:
+        if actual.shape == expected.shape[::-1]:
+            _fail(("transposed", f"{name} has shape {actual.shape}, expected {expected.shape}: transposed? "
+                   "(row i holds the derivatives of output i)"))
+        _fail(("shape", f"{name} has shape {actual.shape}, expected {expected.shape}"))
+    syms = list(symbols)
+    for i in range(expected.shape[0]):
+        for j in range(expected.shape[1]):
+            check_expr_at_points(actual[i, j], expected[i, j], syms, f"{name}[{i}, {j}]", **kw)
+
+
+@contextlib.contextmanager
+def forbid(*routes: Callable | str) -> Iterator[None]:
+    """While active, the given library functions raise :class:`DelegationError`.
+
+    ``routes`` are functions decorated with ``backproplab._guard.protected`` or their
+    dotted names (``"backproplab.matrix.backward"``).
+    """
+    names = set()
+    for r in routes:
+        name = r if isinstance(r, str) else getattr(r, "__backproplab_protected__", None) or qualified_name(r)
+        names.add(name)
+    added = names - _guard._forbidden
+    _guard._forbidden.update(added)
+    try:
+        yield
+    finally:
+        _guard._forbidden.difference_update(added)
+
+
+def quietly(fn: Callable, *args, **kwargs):
+    """Call a student's function with numpy warnings silenced and not printed.
+
+    Warnings are not errors in themselves: a NaN or inf they announce is caught by
+    the finite-value check that follows. A :class:`DelegationError` is turned into a
+    one-line failure.
+    """
+    if not callable(fn):
+        _fail(("type", f"expected a function, got {type(fn).__name__}"))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(*args, **kwargs)
+        except DelegationError as exc:
+            _fail(("delegation", str(exc)))
+        except NotImplementedError:
+            _fail(("missing", f"{getattr(fn, '__name__', 'the function')} is not implemented yet"))
