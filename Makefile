@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 JOBS ?= 2
 PORT ?= 8888
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help setup browser lab test test-fast release check-release bench grade publish lint clean
 

@@ -7,7 +7,9 @@ under ``autograder/`` and are never committed.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -22,6 +24,11 @@ COURSE_ID = "backprop"
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 ASSIGNMENT_RE = re.compile(r"^\d\d-[a-z0-9-]+$")
+
+# nbgrader runs `alembic` as a command: the interpreter's own bin folder must be on PATH.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 
 def apply_config(c: Config, root: Path | None = None, source: str | None = None,
@@ -75,7 +82,7 @@ def answer_cells(nb) -> dict[str, nbformat.NotebookNode]:
             if nbgrader_meta(c).get("solution") and not nbgrader_meta(c).get("grade")}
 
 
-def test_cells(nb) -> dict[str, nbformat.NotebookNode]:
+def graded_cells(nb) -> dict[str, nbformat.NotebookNode]:
     """Autograded test cells (graded, not solution) by grade_id."""
     return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells
             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
