@@ -2,6 +2,7 @@
 
     python -m autograder.release            # rebuild course/
     python -m autograder.release --check    # fail if course/ differs from a fresh build
+    python -m autograder.release --only 02-computational-graphs   # rebuild one assignment
 
 A release is built in a private temporary course root, then compared with or
 copied over ``course/``, so a failed build never leaves a half-written release and
@@ -79,7 +80,12 @@ def check_release(course: Path = COURSE, source: Path = SOLUTIONS) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="compare course/ with a fresh build; change nothing")
+    ap.add_argument("--only", nargs="+", metavar="ASSIGNMENT", help="rebuild only these assignments")
     args = ap.parse_args(argv)
+    known = assignments()
+    for aid in args.only or []:
+        if aid not in known:
+            ap.error(f"unknown assignment {aid!r}; solutions/ has: {', '.join(known)}")
     if args.check:
         problems = check_release()
         for p in problems:
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print("course/ is in sync with solutions/" if not problems else
               f"course/ is stale: {len(problems)} difference(s); run `make release`")
         return 1 if problems else 0
-    aids = build_release(COURSE)
+    aids = build_release(COURSE, only=args.only)
     print(f"released {len(aids)} assignment(s) into course/: {', '.join(aids)}")
     return 0
 
