@@ -18,7 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .course import COURSE, SOLUTIONS, assignments, make_config
+import nbformat
+
+from .course import (COURSE, HIDDEN_MARKERS, SOLUTION_MARKERS, SOLUTIONS, answer_cells, assignments,
+                     graded_cells, make_config, notebook_path)
 
 
 def build_release(dest: Path, source: Path = SOLUTIONS, only: list[str] | None = None) -> list[str]:
@@ -75,6 +78,74 @@ def check_release(course: Path = COURSE, source: Path = SOLUTIONS) -> list[str]:
         extra = {p.name for p in course.iterdir() if p.is_dir()} - set(aids)
         problems += [f"{e}: in course/ but not in solutions/" for e in sorted(extra)]
         return problems
+
+
+def _block_lines(source: str, begin: str, end: str) -> tuple[list[str], set[str]]:
+    """Distinctive lines inside the marked blocks, and every line outside them."""
+    lines, outside, inside = [], set(), False
+    for line in source.splitlines():
+        s = line.strip()
+        if s == begin:
+            inside = True
+        elif s == end:
+            inside = False
+        elif inside and len(s) >= 12 and not s.startswith("#"):
+            lines.append(s)
+        elif not inside:
+            outside.add(s)
+    return lines, outside
+
+
+def secret_lines(source: Path = SOLUTIONS) -> list[tuple[str, str, str]]:
+    """``(assignment/grade_id, kind, line)`` for every distinctive solution or hidden-test line.
+
+    A line that the source also writes outside those blocks (a visible test repeating a
+    loop header, narrative quoting a formula) is public and not listed.
+    """
+    out = []
+    for aid in assignments(source):
+        nb = nbformat.read(str(notebook_path(aid, source)), as_version=4)
+        public = {s.strip() for c in nb.cells for s in c.source.splitlines()}
+        secret = []
+        for kind, cells, markers in (("solution", answer_cells(nb), SOLUTION_MARKERS),
+                                     ("hidden test", graded_cells(nb), HIDDEN_MARKERS)):
+            for gid, cell in cells.items():
+                lines, outside = _block_lines(cell.source, *markers)
+                secret += [(f"{aid}/{gid}", kind, ln) for ln in lines]
+                public -= set(lines) - outside
+        out += [(where, kind, ln) for where, kind, ln in secret if ln not in public]
+    return out
+
+
+def find_leaks(tree: Path, source: Path = SOLUTIONS) -> list[str]:
+    """Every solution or hidden-test line, or nbgrader marker, found in any text file under ``tree``."""
+    texts = {}
+    for p in tree.rglob("*"):
+        if p.is_file() and p.suffix in {".ipynb", ".py", ".md", ".txt", ".html", ".json", ".cfg", ".toml", ""}:
+            try:
+                texts[p] = p.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+    problems = []
+    for p, text in texts.items():
+        for marker in SOLUTION_MARKERS + HIDDEN_MARKERS:
+            if marker in text:
+                problems.append(f"{p.relative_to(tree)}: nbgrader marker {marker!r}")
+    # notebooks store sources as JSON strings: compare against the decoded cell text too
+    decoded = {}
+    for p, text in texts.items():
+        if p.suffix == ".ipynb":
+            try:
+                decoded[p] = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+            except Exception:
+                decoded[p] = text
+        else:
+            decoded[p] = text
+    for where, kind, line in secret_lines(source):
+        for p, text in decoded.items():
+            if line in text:
+                problems.append(f"{p.relative_to(tree)}: {kind} line of {where}: {line!r}")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:

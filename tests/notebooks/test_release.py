@@ -3,31 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 
-from autograder.course import (COURSE, HIDDEN_MARKERS, SOLUTION_MARKERS, answer_cells, assignments,
-                               notebook_path, graded_cells)
-from autograder.nbtools import read_nb
-from autograder.release import check_release
-
-
-def _release_text(aid: str) -> str:
-    return "\n".join(c.source for c in read_nb(notebook_path(aid, COURSE)).cells)
-
-
-def _block_lines(source: str, begin: str, end: str) -> tuple[list[str], set[str]]:
-    """Distinctive lines inside the blocks, and every line outside them."""
-    lines, outside, inside = [], set(), False
-    for line in source.splitlines():
-        s = line.strip()
-        if s == begin:
-            inside = True
-        elif s == end:
-            inside = False
-        elif inside and len(s) >= 12 and not s.startswith("#"):
-            lines.append(s)
-        elif not inside:
-            outside.add(s)
-    return lines, outside
+from autograder.course import COURSE, assignments, notebook_path
+from autograder.release import check_release, find_leaks, secret_lines
 
 
 def test_every_assignment_is_released():
@@ -43,26 +22,23 @@ def test_course_equals_a_fresh_regeneration():
 
 
 def test_no_solution_or_hidden_test_in_course():
-    everything = "\n".join(p.read_text() for p in COURSE.rglob("*") if p.is_file())
-    for marker in SOLUTION_MARKERS + HIDDEN_MARKERS:
-        assert marker not in everything
-    for aid in assignments():
-        src = read_nb(notebook_path(aid))
-        text = _release_text(aid)
-        # a line also written outside the blocks (a visible test's loop header) is no leak
-        public = {s.strip() for c in src.cells for s in c.source.splitlines()}
-        secret = []
-        for gid, cell in answer_cells(src).items():
-            lines, outside = _block_lines(cell.source, *SOLUTION_MARKERS)
-            secret += [(gid, "solution", ln) for ln in lines]
-            public -= set(lines) - outside
-        for gid, cell in graded_cells(src).items():
-            lines, outside = _block_lines(cell.source, *HIDDEN_MARKERS)
-            secret += [(gid, "hidden test", ln) for ln in lines]
-            public -= set(lines) - outside
-        for gid, kind, line in secret:
-            if line not in public:
-                assert line not in text, f"{aid}/{gid}: {kind} line in the release: {line!r}"
+    assert secret_lines(), "found no solution or hidden-test lines to look for"
+    leaks = find_leaks(COURSE)
+    assert not leaks, "\n".join(leaks)
+
+
+def test_leak_check_finds_a_planted_solution_and_hidden_test(tmp_path):
+    tree = tmp_path / "course"
+    shutil.copytree(COURSE, tree)
+    (where_s, _, sol), (where_h, _, hid) = next((s for s in secret_lines() if s[1] == "solution")), next(
+        (s for s in secret_lines() if s[1] == "hidden test"))
+    nb_path = next(tree.rglob("*.ipynb"))
+    nb = json.loads(nb_path.read_text())
+    nb["cells"][-1]["source"] = f"x = 1\n    {sol}\n"
+    nb_path.write_text(json.dumps(nb))
+    (tree / "notes.md").write_text(f"copied from the instructor: {hid}\n")
+    leaks = find_leaks(tree)
+    assert any(sol in leak for leak in leaks) and any(hid in leak for leak in leaks), leaks
 
 
 def test_release_notebooks_carry_no_outputs():
