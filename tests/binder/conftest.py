@@ -1,0 +1,1 @@
+from tests.binder.fixtures import binder_env  # noqa: F401
