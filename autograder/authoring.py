@@ -19,7 +19,7 @@ import textwrap
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-__all__ = ["md", "code", "setup", "answer", "tests", "notebook", "HOW_TO"]
+__all__ = ["HOW_TO", "answer", "code", "md", "notebook", "setup", "tests"]
 
 HOW_TO = """\
 > **How to work on this notebook.** Run the cells from the top (*Run ▸ Run All Cells* is fine:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import SOLUTIONS, answer_cells, make_config, notebook_path, strip_solution_markers, graded_cells
+from .course import SOLUTIONS, answer_cells, graded_cells, make_config, notebook_path, strip_solution_markers
 
 
 def read_nb(path: Path) -> nbformat.NotebookNode:

@@ -20,8 +20,17 @@ from pathlib import Path
 
 import nbformat
 
-from .course import (COURSE, HIDDEN_MARKERS, SOLUTION_MARKERS, SOLUTIONS, answer_cells, assignments,
-                     graded_cells, make_config, notebook_path)
+from .course import (
+    COURSE,
+    HIDDEN_MARKERS,
+    SOLUTION_MARKERS,
+    SOLUTIONS,
+    answer_cells,
+    assignments,
+    graded_cells,
+    make_config,
+    notebook_path,
+)
 
 
 def build_release(dest: Path, source: Path = SOLUTIONS, only: list[str] | None = None) -> list[str]:
@@ -137,7 +146,7 @@ def find_leaks(tree: Path, source: Path = SOLUTIONS) -> list[str]:
         if p.suffix == ".ipynb":
             try:
                 decoded[p] = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
-            except Exception:
+            except (ValueError, KeyError, AttributeError):  # not a readable notebook: search its raw text
                 decoded[p] = text
         else:
             decoded[p] = text

@@ -22,26 +22,26 @@ import numpy as np
 from ._guard import protected
 
 __all__ = [
-    "Activation",
     "NAMES",
+    "Activation",
     "get",
     "identity",
     "identity_prime",
-    "sigmoid",
-    "sigmoid_prime",
-    "tanh",
-    "tanh_prime",
+    "mish",
+    "mish_prime",
     "relu",
     "relu_prime",
+    "sigmoid",
+    "sigmoid_prime",
+    "softmax",
+    "softmax_jacobian",
+    "softmax_vjp",
     "softplus",
     "softplus_prime",
     "swish",
     "swish_prime",
-    "mish",
-    "mish_prime",
-    "softmax",
-    "softmax_jacobian",
-    "softmax_vjp",
+    "tanh",
+    "tanh_prime",
 ]
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ._guard import protected
 from .diagnose import diagnose, fmt_index
 
-__all__ = ["numerical_gradient", "relative_error", "GradCheck", "check_gradient"]
+__all__ = ["GradCheck", "check_gradient", "numerical_gradient", "relative_error"]
 
 
 @protected

@@ -29,17 +29,17 @@ from ._guard import DelegationError, qualified_name
 from .diagnose import Diagnosis, diagnose
 
 __all__ = [
-    "GradingError",
     "DelegationError",
+    "GradingError",
     "check_array",
     "check_arrays",
-    "check_scalar",
     "check_expr",
     "check_expr_at_points",
+    "check_scalar",
     "check_sympy_matrix",
     "forbid",
-    "quietly",
     "last_diagnoses",
+    "quietly",
 ]
 
 
@@ -165,7 +165,7 @@ def check_expr_at_points(actual, expected, symbols: Iterable[sp.Symbol], name: s
                     _fail(("known", f"{name}: {hint}"))
             except GradingError:
                 raise
-            except Exception:  # a hint that cannot be evaluated is no diagnosis
+            except Exception:  # noqa: BLE001, S112 - a hint that cannot be evaluated is no diagnosis
                 continue
         pt, va, ve = first_bad
         where = ", ".join(f"{s}={v:.3g}" for s, v in zip(symbols, pt))
@@ -208,8 +208,8 @@ def check_sympy_matrix(actual, expected, symbols: Iterable[sp.Symbol], name: str
         _fail(("type", f"{name} should be a SymPy Matrix, got {type(actual).__name__}"))
     if actual.shape != expected.shape:
         if actual.shape == expected.shape[::-1]:
-            _fail(("transposed", f"{name} has shape {actual.shape}, expected {expected.shape}: transposed? "
-                   "(row i holds the derivatives of output i)"))
+            _fail(("transposed", (f"{name} has shape {actual.shape}, expected {expected.shape}: transposed? "
+                                  "(row i holds the derivatives of output i)")))
         _fail(("shape", f"{name} has shape {actual.shape}, expected {expected.shape}"))
     syms = list(symbols)
     lo, hi, rt, seed = kw.get("low", -2.0), kw.get("high", 2.0), kw.get("rtol", 1e-9), kw.get("seed", 0)
@@ -226,7 +226,7 @@ def check_sympy_matrix(actual, expected, symbols: Iterable[sp.Symbol], name: str
                     _fail(("known", f"{name}: {hint}"))
             except GradingError:
                 raise
-            except Exception:
+            except Exception:  # noqa: BLE001, S112 - a hint that cannot be evaluated is no diagnosis
                 continue
     for i in range(expected.shape[0]):
         for j in range(expected.shape[1]):

@@ -30,8 +30,9 @@ def test_no_solution_or_hidden_test_in_course():
 def test_leak_check_finds_a_planted_solution_and_hidden_test(tmp_path):
     tree = tmp_path / "course"
     shutil.copytree(COURSE, tree)
-    (where_s, _, sol), (where_h, _, hid) = next((s for s in secret_lines() if s[1] == "solution")), next(
-        (s for s in secret_lines() if s[1] == "hidden test"))
+    secrets = secret_lines()
+    sol = next(line for _, kind, line in secrets if kind == "solution")
+    hid = next(line for _, kind, line in secrets if kind == "hidden test")
     nb_path = next(tree.rglob("*.ipynb"))
     nb = json.loads(nb_path.read_text())
     nb["cells"][-1]["source"] = f"x = 1\n    {sol}\n"
