@@ -67,6 +67,11 @@ def assignments(source: Path = SOLUTIONS) -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and ASSIGNMENT_RE.match(p.name))
 
 
+def graded_assignments(source: Path = SOLUTIONS) -> list[str]:
+    """The assignments with exercises: all but the front matter ``00-*`` (the course index)."""
+    return [a for a in assignments(source) if not a.startswith("00-")]
+
+
 def notebook_path(aid: str, base: Path = SOLUTIONS) -> Path:
     """``base/<aid>/<aid>.ipynb``."""
     return base / aid / f"{aid}.ipynb"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.course import assignments, graded_cells
+from autograder.course import graded_assignments, graded_cells
 from tests.notebooks.harness import AssignmentRun, load_variants, run_assignment
 
-AIDS = assignments()
+AIDS = graded_assignments()  # 00-index has no exercises
 _RUNS: dict[str, AssignmentRun] = {}
 
 
