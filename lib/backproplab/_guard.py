@@ -13,11 +13,15 @@ import functools
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["DelegationError", "protected", "qualified_name"]
+__all__ = ["ALWAYS_FORBIDDEN", "DelegationError", "protected", "qualified_name", "resolve"]
 
 F = TypeVar("F", bound=Callable)
 
 _forbidden: set[str] = set()
+_registry: set[str] = set()
+
+# The exact oracle solves every gradient exercise: it is off whenever a student's code is under test.
+ALWAYS_FORBIDDEN = ("backproplab.symbolic",)
 
 
 class DelegationError(RuntimeError):
@@ -33,6 +37,7 @@ def qualified_name(fn: Callable) -> str:
 def protected(fn: F) -> F:
     """Mark a library function as one an exercise may forbid."""
     name = qualified_name(fn)
+    _registry.add(name)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -45,3 +50,35 @@ def protected(fn: F) -> F:
 
     wrapper.__backproplab_protected__ = name  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def resolve(route: Callable | str) -> set[str]:
+    """The protected names a route stands for: a protected function, its dotted name,
+    or a module or class prefix (``"backproplab.matrix"``) meaning every protected
+    function under it. Raises ``ValueError`` for a name that protects nothing, so a
+    misspelt guard cannot pass silently."""
+    if not isinstance(route, str):
+        name = getattr(route, "__backproplab_protected__", None)
+        if name is None:
+            raise ValueError(f"{qualified_name(route)} is not a protected library route")
+        return {name}
+    _import_prefix(route)
+    if route in _registry:
+        return {route}
+    under = {n for n in _registry if n.startswith(route + ".")}
+    if not under:
+        raise ValueError(f"{route!r} names no protected library route")
+    return under
+
+
+def _import_prefix(dotted: str) -> None:
+    """Import the longest importable module prefix of ``dotted`` so its routes are registered."""
+    import importlib
+
+    parts = dotted.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            importlib.import_module(".".join(parts[:k]))
+            return
+        except ImportError:
+            continue

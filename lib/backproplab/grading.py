@@ -18,6 +18,7 @@ Typical test cell::
 from __future__ import annotations
 
 import contextlib
+import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -235,15 +236,16 @@ def check_sympy_matrix(actual, expected, symbols: Iterable[sp.Symbol], name: str
 
 @contextlib.contextmanager
 def forbid(*routes: Callable | str) -> Iterator[None]:
-    """While active, the given library functions raise :class:`DelegationError`.
+    """While active, the given library routes raise :class:`DelegationError`.
 
-    ``routes`` are functions decorated with ``backproplab._guard.protected`` or their
-    dotted names (``"backproplab.matrix.backward"``).
+    ``routes`` are protected functions, their dotted names
+    (``"backproplab.matrix.backward"``), or a module prefix (``"backproplab.layerwise"``)
+    for all of its protected functions. The exact symbolic oracle is always off too.
+    An unknown name raises ``ValueError``: a misspelt guard must not pass silently.
     """
-    names = set()
-    for r in routes:
-        name = r if isinstance(r, str) else getattr(r, "__backproplab_protected__", None) or qualified_name(r)
-        names.add(name)
+    names: set[str] = set()
+    for r in (*routes, *_guard.ALWAYS_FORBIDDEN):
+        names |= _guard.resolve(r)
     added = names - _guard._forbidden
     _guard._forbidden.update(added)
     try:
@@ -252,12 +254,25 @@ def forbid(*routes: Callable | str) -> Iterator[None]:
         _guard._forbidden.difference_update(added)
 
 
+def _where_in_student_code(exc: BaseException) -> str:
+    """`` (line N: `code`)`` for the innermost frame outside the library and numpy."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if "site-packages" not in f.filename and "backproplab" not in f.filename
+            and not f.filename.startswith("<frozen")]
+    if not mine:
+        return ""
+    f = mine[-1]
+    code = (f.line or "").strip()
+    return f" (in {f.name}, line {f.lineno}: `{code}`)" if code else f" (in {f.name}, line {f.lineno})"
+
+
 def quietly(fn: Callable, *args, **kwargs):
     """Call a student's function with numpy warnings silenced and not printed.
 
     Warnings are not errors in themselves: a NaN or inf they announce is caught by
-    the finite-value check that follows. A :class:`DelegationError` is turned into a
-    one-line failure.
+    the finite-value check that follows. Any exception the function raises becomes a
+    one-line failure naming it and the student's line it came from, so feedback
+    carries no traceback through the test cell.
     """
     if not callable(fn):
         _fail(("type", f"expected a function, got {type(fn).__name__}"))
@@ -269,3 +284,10 @@ def quietly(fn: Callable, *args, **kwargs):
             _fail(("delegation", str(exc)))
         except NotImplementedError:
             _fail(("missing", f"{getattr(fn, '__name__', 'the function')} is not implemented yet"))
+        except GradingError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of the student's code is reported, not raised
+            name = getattr(fn, "__name__", "your function")
+            msg = str(exc).splitlines()[0] if str(exc) else ""
+            kind = "shape" if isinstance(exc, ValueError) and ("shape" in msg or "dimension" in msg) else "exception"
+            _fail((kind, f"{name} raised {type(exc).__name__}: {msg}{_where_in_student_code(exc)}"))

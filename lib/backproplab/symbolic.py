@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from ._guard import protected
+
 __all__ = [
     "ACTIVATIONS",
     "FULL_LIMIT",
@@ -173,6 +175,7 @@ def _chain(sizes, activations, loss):
     return defs + adjoint_defs, Lsym, grads, params, x, y
 
 
+@protected
 def gradient_expressions(sizes: Sequence[int], activations: Sequence[str], loss: str = "squared_error",
                          method: str = "full"):
     r"""$L$ and $\partial L/\partial \theta$ for every parameter $\theta$, for one example, exactly.
@@ -207,6 +210,7 @@ def _compiled(sizes: tuple[int, ...], activations: tuple[str, ...], loss: str, m
                        docstring_limit=0)
 
 
+@protected
 def compiled_gradient(sizes: Sequence[int], activations: Sequence[str], loss: str = "squared_error",
                       method: str = "auto") -> Callable:
     """The numpy function ``f(*params, *x, *y) -> [L, *grads]`` (cached per architecture).
@@ -231,6 +235,7 @@ def _as_matrix(a, name: str) -> np.ndarray:
     return arr
 
 
+@protected
 def backprop(
     weights: Sequence[np.ndarray],
     biases: Sequence[np.ndarray],

@@ -96,3 +96,38 @@ def test_quietly_turns_delegation_and_missing_work_into_one_line_failures():
     with forbid(matrix.linear_forward):
         assert _kind(quietly, delegating, np.ones((2, 1)), np.ones((1, 2)), np.zeros((1, 1))) == "delegation"
     assert _kind(quietly, stub) == "missing"
+
+
+def test_forbid_rejects_names_that_protect_nothing():
+    with pytest.raises(ValueError, match="names no protected"):
+        with forbid("backproplab.matrix.bakward"):
+            pass
+    with pytest.raises(ValueError, match="not a protected"):
+        with forbid(np.dot):
+            pass
+
+
+def test_forbid_a_module_prefix_and_the_symbolic_oracle_always():
+    from backproplab import layerwise, symbolic
+
+    W, b = [np.ones((2, 2))], [np.zeros((2, 1))]
+    X, Y = np.ones((2, 3)), np.zeros((2, 3))
+    with forbid("backproplab.layerwise"):
+        with pytest.raises(DelegationError):
+            layerwise.backprop(W, b, X, Y, ["identity"])
+        with pytest.raises(DelegationError):
+            symbolic.backprop(W, b, X, Y, ["identity"])
+        matrix.backprop(W, b, X, Y, ["identity"])  # not forbidden here
+    symbolic.backprop(W, b, X, Y, ["identity"])  # and back on afterwards
+
+
+def test_quietly_reports_an_exception_in_one_line_with_the_students_line():
+    def student_grad(A, X):
+        return A @ X  # shapes do not fit
+
+    with pytest.raises(GradingError) as info:
+        quietly(student_grad, np.ones((2, 3)), np.ones((2, 3)))
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith("student_grad raised ValueError") and "return A @ X" in msg
+    assert info.value.kind == "shape"
