@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from . import _guard
-from ._guard import DelegationError, qualified_name
+from ._guard import DelegationError
 from .diagnose import Diagnosis, diagnose
 
 __all__ = [
