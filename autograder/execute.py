@@ -152,6 +152,12 @@ class GuardedExecute(Execute):
         self.set_widgets_metadata()
         return self.nb, self.resources
 
+    async def _async_cleanup_kernel(self) -> None:
+        if self.km is None:  # a failed restart already cleaned up
+            self.kc = None
+            return
+        await super()._async_cleanup_kernel()
+
     def _exit_status(self) -> int | None:
         km = self.km
         if km is None:

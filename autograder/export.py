@@ -4,10 +4,12 @@ Accepted layouts (any mix; one common top folder is ignored):
 
 - ``<student>/<assignment>/<file>.ipynb`` (nbgrader's own layout)
 - ``<student>/<file>.ipynb`` or ``<student>_<anything>/<file>.ipynb`` (Moodle's folders)
-- ``<student>_<anything>.ipynb`` (Canvas, Blackboard: files named by student)
+- ``<student>_<anything>.ipynb`` (Canvas, Blackboard: files named by student), also inside
+  any folder
 
-The student is the first path component (or, for a flat file, the file name) up to the
-first ``_``, made lowercase and safe (``[a-z0-9.-]``). The assignment is a path component
+The student is the file name up to its first ``_`` when it has one (and its folder is
+neither an assignment nor a ``<name>_<id>`` folder), else the first path component up to
+its first ``_``, made lowercase and safe (``[a-z0-9.-]``). The assignment is a path component
 that is an assignment id, else the assignment id contained in the file name, else the one
 whose answer cells the notebook holds. Nothing is ever extracted by the zip's own paths:
 entries are read into memory and written under names this module makes, so an entry with
@@ -82,9 +84,11 @@ def _classify(parts: list[str], aids: list[str]) -> tuple[str | None, str | None
     if len(parts) == 1:
         stem = parts[0].rsplit(".", 1)[0]
         return slug(stem.split("_")[0]), _aid_in(stem, aids)
-    student = slug(parts[0].split("_")[0])
     aid = next((p for p in parts[1:-1] if p in aids), None) or _aid_in(parts[-1], aids)
-    return student, aid
+    stem = parts[-1].rsplit(".", 1)[0]
+    if "_" in parts[0] or parts[1] in aids or "_" not in stem:
+        return slug(parts[0].split("_")[0]), aid  # Moodle's <name>_<id>_... folder, or <student>/<aid>/
+    return slug(stem.split("_")[0]), aid          # <any folder>/<student>_..._<aid>.ipynb
 
 
 def read_export(path: Path, aids: list[str], answer_ids: dict[str, set[str]]) -> Export:
@@ -127,7 +131,7 @@ def read_export(path: Path, aids: list[str], answer_ids: dict[str, set[str]]) ->
     else:
         raise ExportError(f"cannot read the export {path}: no such file or folder")
 
-    names = [e[0] for e in entries if not e[0].startswith("__MACOSX/")]
+    names = [e[0] for e in entries if not e[0].startswith("__MACOSX/") and not _unsafe(e[0])]
     tops = {n.replace("\\", "/").split("/")[0] for n in names}
     strip_top = len(tops) == 1 and all("/" in n for n in names) and next(iter(tops)) not in aids
     out = Export()

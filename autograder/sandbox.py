@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 __all__ = ["Limits", "SandboxUnavailable", "SandboxedKernelManager", "kernel_command", "probe", "worker_uid"]
 
@@ -51,6 +51,7 @@ class Limits:
     fsize_mb: int = 64          # largest file a kernel may write (RLIMIT_FSIZE)
     nofile: int = 256           # open files
     output_kb: int = 1024       # output a cell may produce before it is truncated
+    cpu_cores: float = 1.0      # CPU share of one sandbox (cgroup quota, where cgroups are writable)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -144,18 +145,108 @@ def _prlimit_args(limits: Limits, with_nproc: bool) -> list[str]:
     return args + ["--"]
 
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_create(name: str, limits: Limits) -> list[str]:
+    """Per-sandbox cgroups (v1 ``cpu`` and ``pids`` controllers) where this machine lets us
+    write them: a CPU quota of ``cpu_cores`` and at most ``nproc`` tasks for the whole sandbox,
+    so a fork bomb cannot starve the other submissions graded in parallel. Returns the
+    ``cgroup.procs`` files to join (empty when cgroups are not writable: rlimits still apply)."""
+    wanted = {"cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": str(int(100000 * limits.cpu_cores))},
+              "pids": {"pids.max": str(limits.nproc)}}
+    procs = []
+    for ctrl, settings in wanted.items():
+        d = CGROUP_ROOT / ctrl / "bpl-grading" / name
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            for k, v in settings.items():
+                (d / k).write_text(v)
+        except OSError:
+            continue
+        procs.append(str(d / "cgroup.procs"))
+    return procs
+
+
+def cgroup_remove(name: str) -> None:
+    """Kill whatever is left in the sandbox's cgroups, then remove them."""
+    import signal
+    import time
+
+    for ctrl in ("cpu", "pids"):
+        d = CGROUP_ROOT / ctrl / "bpl-grading" / name
+        if not d.is_dir():
+            continue
+        for _ in range(50):
+            try:
+                pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
+            except OSError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
+def reap(uid: int | None, cgroups: list[str] | None = None, timeout: float = 10.0) -> None:
+    """Kill every process left by a sandbox (its cgroups' tasks, and any process of its uid)
+    and wait until they are gone, so a restarted kernel starts with its full process budget."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = set()
+        for procs in cgroups or []:
+            try:
+                pids |= {int(x) for x in Path(procs).read_text().split()}
+            except OSError:
+                pass
+        if uid:
+            for st in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    for line in st.read_text().splitlines():
+                        if line.startswith("Uid:"):
+                            if int(line.split()[1]) == uid:
+                                pids.add(int(st.parent.name))
+                            break
+                except (OSError, ValueError):
+                    continue
+        pids.discard(os.getpid())
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
+
+
 def kernel_command(argv: list[str], scratch: Path, limits: Limits, *, sandbox: bool = True,
-                   uid: int | None = None) -> list[str]:
+                   uid: int | None = None, cgroups: list[str] | None = None) -> list[str]:
     """``argv`` (a kernel command) wrapped in the limits and, unless ``sandbox`` is False, bwrap."""
+    join = []
+    if cgroups:  # the launcher joins the cgroups, then becomes the sandbox: every descendant is inside
+        join = ["/bin/sh", "-c", "for f in " + " ".join(f"'{c}'" for c in cgroups)
+                + '; do echo $$ > "$f"; done; exec "$@"', "sh"]
     if not sandbox:
-        return _prlimit_args(limits, with_nproc=False) + argv
+        return join + _prlimit_args(limits, with_nproc=False) + argv
     uid = uid or worker_uid()
     env_args = []
     for k, v in kernel_env(scratch).items():
         env_args += ["--setenv", k, v]
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
             "--bounding-set=-all", "--no-new-privs", "--"]
-    return _prlimit_args(limits, with_nproc=True) + _bwrap_args(scratch) + env_args + ["--"] + drop + argv
+    return join + _prlimit_args(limits, with_nproc=True) + _bwrap_args(scratch) + env_args + ["--"] + drop + argv
 
 
 def prepare_scratch(scratch: Path, uid: int | None, sandbox: bool) -> None:
@@ -209,6 +300,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandbox = Bool(True, help="run the kernel in bwrap (False: limits only)").tag(config=True)
     uid = Integer(0, help="unprivileged uid of the kernel (0: derived from the worker pid)").tag(config=True)
     limits_json = Unicode("", help="Limits as JSON").tag(config=True)
+    cgroups = List(Unicode(), help="cgroup.procs files the kernel joins").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -232,12 +324,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         if Path(cmd[0]).name.startswith("python"):
             cmd[0] = sys.executable
         return kernel_command(cmd, Path(self.scratch), self.limits, sandbox=self.sandbox,
-                              uid=self.uid or None)
+                              uid=self.uid or None, cgroups=list(self.cgroups))
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["cwd"] = self.scratch
         kw["env"] = kernel_env(Path(self.scratch))
         return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False):
+        await super()._async_shutdown_kernel(now=now, restart=restart)
+        if self.sandbox:
+            reap(self.uid or None, list(self.cgroups))
 
     def exit_status(self) -> int | None:
         """The kernel process's exit status once it has died (negative: killed by a signal)."""

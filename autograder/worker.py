@@ -25,7 +25,7 @@ import nbformat
 from . import tamper
 from .course import answer_cells, graded_cells, make_config, notebook_path
 from .execute import events as read_events
-from .sandbox import Limits, prepare_scratch, worker_uid
+from .sandbox import Limits, cgroup_create, cgroup_remove, prepare_scratch, worker_uid
 
 __all__ = ["Unreadable", "grade_job", "read_handin"]
 
@@ -157,13 +157,19 @@ def grade_job(job: dict) -> dict:
     c.SandboxedKernelManager.sandbox = bool(job["sandbox"])
     c.SandboxedKernelManager.uid = uid
     c.SandboxedKernelManager.limits_json = limits.to_json()
+    cg_name = f"{uid}-{os.getpid()}"
+    c.SandboxedKernelManager.cgroups = cgroup_create(cg_name, limits) if job["sandbox"] else []
     api = NbGraderAPI(config=c)
-    out = api.autograde(aid, student, force=True, create=True)
+    try:
+        out = api.autograde(aid, student, force=True, create=True)
+    finally:
+        cgroup_remove(cg_name)
     res["events"] = read_events(jd / "events.jsonl")
     graded_path = jd / "autograded" / student / aid / f"{aid}.ipynb"
     if not out["success"] or not graded_path.exists():
         err = (str(out.get("error") or "").strip().splitlines() or ["unknown error"])[-1]
-        res["reason"] = f"nbgrader autograde failed: {err[:300]}"
+        why = [f"{e['kind']}: {e.get('reason', '')}" for e in res["events"] if e.get("reason")]
+        res["reason"] = f"nbgrader autograde failed: {err[:200]}" + (f" (after {'; '.join(why)[:300]})" if why else "")
         (result_dir / "autograde.log").write_text(str(out.get("log", "")) + "\n" + str(out.get("error", "")))
         res["elapsed"] = round(time.monotonic() - t0, 2)
         _atomic_json(result_dir / "result.json", res)

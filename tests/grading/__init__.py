@@ -1,0 +1,1 @@
+"""The grading pipeline, through real nbgrader, real kernels and the real sandbox."""
