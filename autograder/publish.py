@@ -2,7 +2,8 @@
 
     python -m autograder.publish DEST        # or: make publish DEST=../backprop-course-public
 
-DEST receives ``course/`` (the nbgrader release), ``lib/`` (the ``backproplab`` package),
+DEST receives ``course/`` (the nbgrader release, rebuilt from ``solutions/``; by default the
+command first checks that the committed ``course/`` equals that build), ``lib/`` (the ``backproplab`` package),
 ``binder/`` (the Binder environment) and a student ``README.md``, and nothing else of this
 repository: no ``solutions/``, no ``autograder/``, no ``tests/``. These four entries are
 replaced; anything else in DEST (its ``.git``, a licence) is left alone. The result is
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .course import COURSE, HIDDEN_MARKERS, REPO, SOLUTION_MARKERS, SOLUTIONS
-from .release import check_release, find_leaks, secret_lines
+from .release import build_release, check_release, find_leaks, secret_lines
 
 __all__ = ["ENTRIES", "STUDENT_README", "PublishError", "edition_leaks", "publish"]
 
@@ -109,7 +110,12 @@ def publish(dest: Path, course: Path = COURSE, source: Path = SOLUTIONS, check_s
     with tempfile.TemporaryDirectory(prefix="bpl-publish-") as tmp:
         stage = Path(tmp) / "edition"
         stage.mkdir()
-        shutil.copytree(course, stage / "course", ignore=_IGNORE)
+        # the release is rebuilt from solutions/ by nbgrader (course/ is checked to equal it above)
+        build_release(stage / "course", source)
+        for extra in course.iterdir():  # anything in course/ that is not an assignment's release
+            if not (stage / "course" / extra.name).exists() and extra.name not in ("__pycache__", ".ipynb_checkpoints"):
+                (shutil.copytree(extra, stage / "course" / extra.name, ignore=_IGNORE) if extra.is_dir()
+                 else shutil.copy(extra, stage / "course" / extra.name))
         shutil.copytree(REPO / "lib", stage / "lib", ignore=_IGNORE)
         shutil.copytree(REPO / "binder", stage / "binder", ignore=_IGNORE)
         (stage / "README.md").write_text(STUDENT_README)

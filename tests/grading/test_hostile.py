@@ -91,6 +91,14 @@ def graded(tmp_path_factory):
             "sol_digest": sol_digest}
 
 
+def outputs(g, student) -> str:
+    """Everything the student's graded notebook printed."""
+    import nbformat
+
+    nb = nbformat.read(str(g["out"] / "work" / "results" / AID / student / "graded.ipynb"), as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
 def score(g, student) -> float:
     return float(g["rows"][student][AID] or 0)
 
@@ -170,8 +178,8 @@ def test_honest_students_are_not_flagged(graded):
 def test_solutions_and_gradebook_cannot_be_read(graded):
     r = result(graded, "readsecrets")
     assert r["score"] == 0
-    nb = (graded["out"] / "work" / "results" / AID / "readsecrets" / "graded.ipynb").read_text()
-    assert "no solutions: FileNotFoundError" in nb and "no gradebook: FileNotFoundError" in nb
+    text = outputs(graded, "readsecrets")
+    assert "no solutions: FileNotFoundError" in text and "no gradebook: FileNotFoundError" in text
 
 
 def test_nothing_outside_the_workspace_changes(graded):
@@ -179,8 +187,8 @@ def test_nothing_outside_the_workspace_changes(graded):
     assert not (REPO / "PWNED-by-student").exists()
     assert not Path("/tmp/bpl-pwned").exists()
     assert score(graded, "writeoutside") == graded["max"]  # its own answers still count
-    nb = (graded["out"] / "work" / "results" / AID / "writeoutside" / "graded.ipynb").read_text()
-    assert "cannot write" in nb
+    text = outputs(graded, "writeoutside")
+    assert text.count("cannot write") == 5, text  # every target refused, the gradebook included
     assert hashlib.sha256((REPO / "solutions" / AID / f"{AID}.ipynb").read_bytes()).hexdigest() == graded["sol_digest"]
 
 
@@ -194,8 +202,8 @@ def test_gradebook_holds_the_pipelines_scores(graded):
 
 def test_no_network(graded):
     assert graded["listener"].accepted == []
-    nb = (graded["out"] / "work" / "results" / AID / "network" / "graded.ipynb").read_text()
-    assert "no network" in nb and "connected\\n" not in nb
+    text = outputs(graded, "network")
+    assert "no network" in text and "connected" not in text.replace("no network", "")
     assert score(graded, "network") == graded["max"]
 
 
