@@ -190,8 +190,25 @@ def build(root: Path, python: str | None = None) -> BinderEnv:
 _SHARED: dict[str, BinderEnv] = {}
 
 
+def reuse(root: Path) -> BinderEnv:
+    """An environment :func:`build` made earlier under ``root``, with a fresh copy of the repository.
+
+    A shortcut for working on the browser tests (``BPL_BINDER_ENV=/tmp/bpl-binder-xxxx``): it does
+    not rerun pip or postBuild, so it proves nothing about binder/; the test suite never sets it.
+    """
+    env = BinderEnv(root=root, prefix=root / "env", home=root / "home")
+    if not env.python.exists():
+        raise RuntimeError(f"BPL_BINDER_ENV={root}: no environment built there")
+    for rel in image_files():
+        (env.home / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, env.home / rel)
+    return env
+
+
 def shared_env() -> BinderEnv:
     """One environment per process (a pytest worker, or ``make bench``), removed at exit."""
+    if "env" not in _SHARED and os.environ.get("BPL_BINDER_ENV"):
+        _SHARED["env"] = reuse(Path(os.environ["BPL_BINDER_ENV"]))
     if "env" not in _SHARED:
         root = Path(tempfile.mkdtemp(prefix="bpl-binder-"))
         atexit.register(shutil.rmtree, root, ignore_errors=True)
