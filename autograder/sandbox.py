@@ -101,7 +101,7 @@ def _parents_args(path: Path, made: set[Path]) -> list[str]:
     return args
 
 
-def _bwrap_args(scratch: Path) -> list[str]:
+def _bwrap_args(scratch: Path, sockets: Path | None = None) -> list[str]:
     args = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -116,6 +116,8 @@ def _bwrap_args(scratch: Path) -> list[str]:
     for root in _readonly_roots():
         args += _parents_args(root, made) + ["--ro-bind", str(root), str(root)]
     args += _parents_args(scratch, made) + ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    if sockets is not None:  # short host path for the kernel's Unix sockets (108-byte limit), same path inside
+        args += _parents_args(sockets, made) + ["--bind", str(sockets), str(sockets)]
     return args
 
 
@@ -232,7 +234,8 @@ def reap(uid: int | None, cgroups: list[str] | None = None, timeout: float = 10.
 
 
 def kernel_command(argv: list[str], scratch: Path, limits: Limits, *, sandbox: bool = True,
-                   uid: int | None = None, cgroups: list[str] | None = None) -> list[str]:
+                   uid: int | None = None, cgroups: list[str] | None = None,
+                   sockets: Path | None = None) -> list[str]:
     """``argv`` (a kernel command) wrapped in the limits and, unless ``sandbox`` is False, bwrap."""
     join = []
     if cgroups:  # the launcher joins the cgroups, then becomes the sandbox: every descendant is inside
@@ -246,7 +249,16 @@ def kernel_command(argv: list[str], scratch: Path, limits: Limits, *, sandbox: b
         env_args += ["--setenv", k, v]
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
             "--bounding-set=-all", "--no-new-privs", "--"]
-    return join + _prlimit_args(limits, with_nproc=True) + _bwrap_args(scratch) + env_args + ["--"] + drop + argv
+    return join + _prlimit_args(limits, with_nproc=True) + _bwrap_args(scratch, sockets) + env_args + ["--"] + drop + argv
+
+
+def socket_folder(uid: int | None, sandbox: bool) -> Path:
+    """A short, private folder for a kernel's Unix sockets (paths are limited to 108 bytes)."""
+    d = Path(tempfile.mkdtemp(prefix="bplk-", dir="/tmp"))
+    if sandbox and os.geteuid() == 0:
+        os.chown(d, uid or worker_uid(), uid or worker_uid())
+    os.chmod(d, 0o700)
+    return d
 
 
 def prepare_scratch(scratch: Path, uid: int | None, sandbox: bool) -> None:
@@ -301,6 +313,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     uid = Integer(0, help="unprivileged uid of the kernel (0: derived from the worker pid)").tag(config=True)
     limits_json = Unicode("", help="Limits as JSON").tag(config=True)
     cgroups = List(Unicode(), help="cgroup.procs files the kernel joins").tag(config=True)
+    socket_dir = Unicode("", help="short folder for the kernel's Unix sockets (default: scratch)").tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -308,7 +321,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise ValueError("SandboxedKernelManager needs a scratch folder")
         scratch = Path(self.scratch)
         self.transport = "ipc"
-        self.ip = str(scratch / ".kernel")
+        self.ip = str(Path(self.socket_dir or scratch) / "k")
         self.connection_file = str(scratch / ".kernel.json")
 
     @property
@@ -324,7 +337,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if Path(cmd[0]).name.startswith("python"):
             cmd[0] = sys.executable
         return kernel_command(cmd, Path(self.scratch), self.limits, sandbox=self.sandbox,
-                              uid=self.uid or None, cgroups=list(self.cgroups))
+                              uid=self.uid or None, cgroups=list(self.cgroups),
+                              sockets=Path(self.socket_dir) if self.socket_dir else None)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["cwd"] = self.scratch

@@ -25,7 +25,7 @@ import nbformat
 from . import tamper
 from .course import answer_cells, graded_cells, make_config, notebook_path
 from .execute import events as read_events
-from .sandbox import Limits, cgroup_create, cgroup_remove, prepare_scratch, worker_uid
+from .sandbox import Limits, cgroup_create, cgroup_remove, prepare_scratch, socket_folder, worker_uid
 
 __all__ = ["Unreadable", "grade_job", "read_handin"]
 
@@ -157,6 +157,8 @@ def grade_job(job: dict) -> dict:
     c.SandboxedKernelManager.sandbox = bool(job["sandbox"])
     c.SandboxedKernelManager.uid = uid
     c.SandboxedKernelManager.limits_json = limits.to_json()
+    sockets = socket_folder(uid, job["sandbox"])
+    c.SandboxedKernelManager.socket_dir = str(sockets)
     cg_name = f"{uid}-{os.getpid()}"
     c.SandboxedKernelManager.cgroups = cgroup_create(cg_name, limits) if job["sandbox"] else []
     api = NbGraderAPI(config=c)
@@ -164,6 +166,7 @@ def grade_job(job: dict) -> dict:
         out = api.autograde(aid, student, force=True, create=True)
     finally:
         cgroup_remove(cg_name)
+        shutil.rmtree(sockets, ignore_errors=True)
     res["events"] = read_events(jd / "events.jsonl")
     graded_path = jd / "autograded" / student / aid / f"{aid}.ipynb"
     if not out["success"] or not graded_path.exists():

@@ -128,6 +128,8 @@ def class_for(aid: str, release_nb, source_nb, first: bool, other_nb=None) -> li
 def build(dest: Path = HERE / "export.zip", source: Path | None = None) -> Path:
     """Write the demo export (a zip as an LMS produces it)."""
     aids = gradeable() if source is None else gradeable(source)
+    if source is None:  # the released notebooks: those with a release in course/
+        aids = [a for a in aids if (REPO / "course" / a).is_dir()]
     with tempfile.TemporaryDirectory(prefix="bpl-demo-") as tmp:
         root = GradingRoot(Path(tmp), **({"source": source} if source else {}), aids=aids)
         files = []

@@ -188,7 +188,8 @@ def test_nothing_outside_the_workspace_changes(graded):
     assert not Path("/tmp/bpl-pwned").exists()
     assert score(graded, "writeoutside") == graded["max"]  # its own answers still count
     text = outputs(graded, "writeoutside")
-    assert text.count("cannot write") == 5, text  # every target refused, the gradebook included
+    assert f"cannot write {graded['out'] / 'gradebook.db'}" in text, text
+    assert f"cannot write {REPO / 'PWNED-by-student'}" in text, text
     assert hashlib.sha256((REPO / "solutions" / AID / f"{AID}.ipynb").read_bytes()).hexdigest() == graded["sol_digest"]
 
 
