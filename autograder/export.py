@@ -133,7 +133,16 @@ def read_export(path: Path, aids: list[str], answer_ids: dict[str, set[str]]) ->
 
     names = [e[0] for e in entries if not e[0].startswith("__MACOSX/") and not _unsafe(e[0])]
     tops = {n.replace("\\", "/").split("/")[0] for n in names}
-    strip_top = len(tops) == 1 and all("/" in n for n in names) and next(iter(tops)) not in aids
+    top = next(iter(tops)) if len(tops) == 1 else None
+
+    def _wrapper_only(n: str) -> bool:  # is the top folder a mere wrapper around this entry?
+        rest = n.replace("\\", "/").split("/")[1:]
+        if not n.endswith(".ipynb"):
+            return True
+        return rest[0] not in aids if len(rest) >= 2 else "_" in rest[0].rsplit(".", 1)[0]
+
+    strip_top = (top is not None and top not in aids and "_" not in top and all("/" in n for n in names)
+                 and all(_wrapper_only(n) for n in names))
     out = Export()
     candidates: dict[tuple[str, str], list[tuple[datetime | None, str, bytes]]] = {}
     for name, data, when, problem in entries:

@@ -70,3 +70,10 @@ def test_unreadable_export(tmp_path):
 
 def test_slug():
     assert slug("  Ada LOVELACE ") == "ada-lovelace" and slug("../..") == "unknown"
+
+
+def test_one_student_folder_is_not_taken_for_a_wrapper(tmp_path):
+    z = _zip(tmp_path / "m.zip", {"Ada Lovelace_1_assignsubmission_file_/01-chain-rule.ipynb": (b"{}", T)})
+    assert set(read_export(z, AIDS, IDS).handins) == {("ada-lovelace", "01-chain-rule")}
+    z = _zip(tmp_path / "n.zip", {"ada/01-chain-rule/01-chain-rule.ipynb": (b"{}", T)})
+    assert set(read_export(z, AIDS, IDS).handins) == {("ada", "01-chain-rule")}

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from autograder.course import REPO, graded_cells
-from autograder.feedback import leaks
+from autograder.feedback import html_text, leaks
 from autograder.grade import main, run
 from autograder.nbtools import GradingRoot, exercise_ids, filled_submission
 from autograder.sandbox import Limits, probe
@@ -80,7 +80,7 @@ def test_feedback_has_no_hidden_test_and_shows_the_verdicts(klass):
         page = (klass["out"] / "feedback" / s / f"{AID}.html").read_text()
         assert not leaks(page, klass["src"]), s
         assert "BEGIN HIDDEN TESTS" not in page and "BPL-GUARD" not in page
-        assert "Traceback" not in page
+        assert "Traceback (most recent call last)" not in html_text(page)
     bob = (klass["out"] / "feedback" / "bob" / f"{AID}.html").read_text()
     assert "GradingError" in bob
 
