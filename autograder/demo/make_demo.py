@@ -125,11 +125,21 @@ def class_for(aid: str, release_nb, source_nb, first: bool, other_nb=None) -> li
     return out
 
 
+def _committed(folder: Path) -> bool:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "ls-files", str(folder)], cwd=REPO, capture_output=True, text=True, check=False)
+    except OSError:
+        return folder.is_dir()
+    return bool(out.stdout.strip()) if out.returncode == 0 else folder.is_dir()
+
+
 def build(dest: Path = HERE / "export.zip", source: Path | None = None) -> Path:
     """Write the demo export (a zip as an LMS produces it)."""
     aids = gradeable() if source is None else gradeable(source)
-    if source is None:  # the released notebooks: those with a release in course/
-        aids = [a for a in aids if (REPO / "course" / a).is_dir()]
+    if source is None:  # the released notebooks: those whose release in course/ is committed
+        aids = [a for a in aids if _committed(REPO / "course" / a)]
     with tempfile.TemporaryDirectory(prefix="bpl-demo-") as tmp:
         root = GradingRoot(Path(tmp), **({"source": source} if source else {}), aids=aids)
         files = []
