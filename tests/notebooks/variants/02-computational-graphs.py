@@ -1,0 +1,198 @@
+"""Sensitivity variants of 02-computational-graphs: common mistakes that must lose points, and
+one differently written correct answer per exercise that must keep full marks."""
+
+WRONG = {
+    "ex02_mul_backward": {
+        # = instead of +=: a reused operand (x * x) or an earlier path loses its contribution
+        "assigns_instead_of_adding": '''
+def mul_backward(a, b, out):
+    a.grad = b.data * out.grad
+    b.grad = a.data * out.grad
+''',
+        "own_operand_not_the_other": '''
+def mul_backward(a, b, out):
+    a.grad += a.data * out.grad
+    b.grad += b.data * out.grad
+''',
+        "forgot_upstream_gradient": '''
+def mul_backward(a, b, out):
+    a.grad += b.data
+    b.grad += a.data
+''',
+        "uses_output_value": '''
+def mul_backward(a, b, out):
+    a.grad += out.data * out.grad
+    b.grad += out.data * out.grad
+''',
+    },
+    "ex02_exp_tanh_backward": {
+        "tanh_prime_from_input": '''
+def exp_backward(a, out):
+    a.grad += out.data * out.grad
+
+def tanh_backward(a, out):
+    a.grad += (1 - a.data ** 2) * out.grad
+''',
+        "tanh_output_not_squared": '''
+def exp_backward(a, out):
+    a.grad += out.data * out.grad
+
+def tanh_backward(a, out):
+    a.grad += (1 - out.data) * out.grad
+''',
+        "exp_prime_is_input": '''
+def exp_backward(a, out):
+    a.grad += a.data * out.grad
+
+def tanh_backward(a, out):
+    a.grad += (1 - out.data ** 2) * out.grad
+''',
+        "assigns_instead_of_adding": '''
+def exp_backward(a, out):
+    a.grad = out.data * out.grad
+
+def tanh_backward(a, out):
+    a.grad = (1 - out.data ** 2) * out.grad
+''',
+        "forgot_upstream_gradient": '''
+def exp_backward(a, out):
+    a.grad += out.data
+
+def tanh_backward(a, out):
+    a.grad += 1 - out.data ** 2
+''',
+    },
+    "ex02_topological_sort": {
+        "root_first": '''
+def topological_sort(root):
+    order, visited = [], set()
+    def visit(v):
+        if v not in visited:
+            visited.add(v)
+            order.append(v)
+            for p in v.prev:
+                visit(p)
+    visit(root)
+    return order
+''',
+        "no_visited_set": '''
+def topological_sort(root):
+    order = []
+    def visit(v):
+        for p in v.prev:
+            visit(p)
+        order.append(v)
+    visit(root)
+    return order
+''',
+        "only_direct_parents": '''
+def topological_sort(root):
+    return list(root.prev) + [root]
+''',
+        "breadth_first_reversed": '''
+def topological_sort(root):
+    order, seen, queue = [], {root}, [root]
+    while queue:
+        v = queue.pop(0)
+        order.append(v)
+        for p in v.prev:
+            if p not in seen:
+                seen.add(p)
+                queue.append(p)
+    return order[::-1]
+''',
+    },
+    "ex02_backward": {
+        "forward_order": '''
+def backward(root):
+    order = topological_sort(root)
+    for v in order:
+        if v.prev:
+            v.grad = 0.0
+    root.grad += 1.0
+    for v in order:
+        v._backward()
+''',
+        "never_resets_interior": '''
+def backward(root):
+    root.grad += 1.0
+    for v in reversed(topological_sort(root)):
+        v._backward()
+''',
+        "resets_the_inputs_too": '''
+def backward(root):
+    order = topological_sort(root)
+    for v in order:
+        v.grad = 0.0
+    root.grad = 1.0
+    for v in reversed(order):
+        v._backward()
+''',
+        "depth_first_without_order": '''
+def backward(root):
+    for v in topological_sort(root):
+        if v.prev:
+            v.grad = 0.0
+    root.grad += 1.0
+    def push(v):
+        v._backward()
+        for p in v.prev:
+            push(p)
+    push(root)
+''',
+        "no_seed": '''
+def backward(root):
+    order = topological_sort(root)
+    for v in order:
+        if v.prev:
+            v.grad = 0.0
+    for v in reversed(order):
+        v._backward()
+''',
+    },
+}
+
+CORRECT = {
+    "ex02_mul_backward": '''
+def mul_backward(a, b, out):
+    g = out.grad
+    da, db = b.data * g, a.data * g      # both read before either is changed
+    a.grad = a.grad + da
+    b.grad = b.grad + db
+''',
+    "ex02_exp_tanh_backward": '''
+import math
+
+def exp_backward(a, out):
+    a.grad += math.exp(a.data) * out.grad
+
+def tanh_backward(a, out):
+    a.grad += out.grad / math.cosh(a.data) ** 2
+''',
+    "ex02_topological_sort": '''
+def topological_sort(root):
+    # iterative depth-first search with an explicit stack (no recursion limit)
+    order, done, stack = [], set(), [(root, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            order.append(v)
+        elif id(v) not in done:
+            done.add(id(v))
+            stack.append((v, True))
+            for p in reversed(v.prev):
+                if id(p) not in done:
+                    stack.append((p, False))
+    return order
+''',
+    "ex02_backward": '''
+def backward(root):
+    nodes = topological_sort(root)
+    interior = [v for v in nodes if len(v.prev) > 0]
+    for v in interior:
+        v.grad = 0
+    root.grad = root.grad + 1
+    for k in range(len(nodes) - 1, -1, -1):
+        nodes[k]._backward()
+''',
+}
