@@ -21,7 +21,7 @@ from autograder.nbtools import GradingRoot
 from autograder.sandbox import Limits, probe
 from tests.grading import hostile
 
-pytestmark = [pytest.mark.xdist_group("grading"),
+pytestmark = [pytest.mark.xdist_group("grading-hostile"),
               pytest.mark.skipif(not probe()[0], reason=f"no sandbox here: {probe()[1]}")]
 
 AID = "01-chain-rule"

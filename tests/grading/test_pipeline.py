@@ -20,7 +20,7 @@ from autograder.nbtools import GradingRoot, exercise_ids, filled_submission
 from autograder.sandbox import Limits, probe
 from tests.grading.hostile import wrong_answers
 
-pytestmark = [pytest.mark.xdist_group("grading"),
+pytestmark = [pytest.mark.xdist_group("grading-pipeline"),
               pytest.mark.skipif(not probe()[0], reason=f"no sandbox here: {probe()[1]}")]
 
 AID = "01-chain-rule"
@@ -138,4 +138,4 @@ def test_command_line_grades_a_zip_with_progress(tmp_path, klass):
                        check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert re.search(r"grading \[#+\] 1/1", r.stderr)
-    assert (tmp_path / "o" / "grades.csv").read_text().splitlines()[1].startswith("ada,10")
+    assert (tmp_path / "o" / "grades.csv").read_text().splitlines()[1].startswith("ada-lovelace,10,")
