@@ -8,13 +8,15 @@ environment on the pinned Python, the same two steps, and a copy of the reposito
 would hold it. That copy is the student's home on Binder (``HOME == REPO_DIR``), so JupyterLab
 for the browser tests starts in it, from this environment.
 
-Building costs about a minute (pip's cache makes the reinstall fast), so a test session builds
-one environment per process, :func:`shared_env`, and the browser tests reuse it.
+Building costs a minute or more (pip's cache makes the reinstall fast), so a test run builds one
+environment, :func:`shared_env`, shared by its xdist workers, and the browser tests reuse it.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import fnmatch
 import json
 import os
@@ -205,12 +207,56 @@ def reuse(root: Path) -> BinderEnv:
     return env
 
 
-def shared_env() -> BinderEnv:
-    """One environment per process (a pytest worker, or ``make bench``), removed at exit."""
-    if "env" not in _SHARED and os.environ.get("BPL_BINDER_ENV"):
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _release(base: Path) -> None:
+    """The last process of a test run to stop using the shared environment removes it."""
+    with _locked(base / "binder-env.lock"):
+        users = base / "binder-env.users"
+        n = max(int(users.read_text() or 0) - 1, 0) if users.exists() else 0
+        users.write_text(str(n))
+        if n == 0:
+            shutil.rmtree(base / "binder-env", ignore_errors=True)
+
+
+def shared_env(base: Path | None = None) -> BinderEnv:
+    """One environment per test run, built by whichever process asks first.
+
+    ``base`` is a folder every process of the run sees (pytest's base temporary folder, shared
+    by its xdist workers): the first process builds ``base/binder-env`` under a file lock, the
+    others wait for it and reuse it; the last one to exit removes it. Without ``base`` (``make
+    bench``) the environment is this process's own. ``BPL_BINDER_ENV`` names an environment
+    built earlier (a shortcut for working on the browser tests; see :func:`reuse`).
+    """
+    if "env" in _SHARED:
+        return _SHARED["env"]
+    if os.environ.get("BPL_BINDER_ENV"):
         _SHARED["env"] = reuse(Path(os.environ["BPL_BINDER_ENV"]))
-    if "env" not in _SHARED:
+    elif base is None:
         root = Path(tempfile.mkdtemp(prefix="bpl-binder-"))
         atexit.register(shutil.rmtree, root, ignore_errors=True)
         _SHARED["env"] = build(root)
+    else:
+        base.mkdir(parents=True, exist_ok=True)
+        root, marker = base / "binder-env", base / "binder-env" / ".built.json"
+        with _locked(base / "binder-env.lock"):
+            if marker.exists():
+                env = BinderEnv(root=root, prefix=root / "env", home=root / "home")
+                env.timings = json.loads(marker.read_text())
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+                env = build(root)
+                marker.write_text(json.dumps(env.timings))
+            users = base / "binder-env.users"
+            users.write_text(str((int(users.read_text() or 0) if users.exists() else 0) + 1))
+        atexit.register(_release, base)
+        _SHARED["env"] = env
     return _SHARED["env"]

@@ -37,7 +37,7 @@ def main() -> int:
     client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     result = {"notebook": path.name, "cells": len(nb.cells), "code_cells": 0, "executed": 0,
-              "errors": [], "seconds": 0.0, "kernel_start_seconds": 0.0}
+              "errors": [], "seconds": 0.0, "kernel_start_seconds": 0.0, "slowest_cell": [None, 0.0]}
     t0 = time.perf_counter()
     with client.setup_kernel():
         result["kernel_start_seconds"] = time.perf_counter() - t0
@@ -46,6 +46,7 @@ def main() -> int:
             if cell.cell_type != "code":
                 continue
             result["code_cells"] += 1
+            tc = time.perf_counter()
             try:
                 client.execute_cell(cell, i)
             except CellExecutionError as e:
@@ -56,7 +57,11 @@ def main() -> int:
                 if args.mode == "until-error":
                     result["executed"] += 1
                     break
+                result["executed"] += 1
+                continue
             result["executed"] += 1
+            if time.perf_counter() - tc > result["slowest_cell"][1]:
+                result["slowest_cell"] = [i, time.perf_counter() - tc]
         result["seconds"] = time.perf_counter() - t1
         probe = nbformat.v4.new_code_cell(PROBE)
         nb.cells.append(probe)

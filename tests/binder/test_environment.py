@@ -159,6 +159,8 @@ def test_release_notebook_runs_to_its_first_unanswered_exercise(binder_env, note
     path = binder_env.home / "course" / notebook
     assert path.exists(), f"{notebook} is in course/ but not in the image"
     res = binder_env.run_notebook(path)
+    print(f"{notebook}: kernel start {res['kernel_start_seconds']:.1f} s, cells {res['seconds']:.1f} s, "
+          f"slowest cell {res['slowest_cell']}")
     assert res["kernel"]["prefix"] == str(binder_env.prefix), "the kernel is not the Binder environment's"
     if not res["errors"]:
         assert res["executed"] == res["code_cells"]

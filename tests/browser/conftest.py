@@ -12,6 +12,7 @@ import shutil
 
 import pytest
 
+from tests.binder.env import _locked
 from tests.binder.fixtures import binder_env  # noqa: F401
 from tests.browser.lab import ARTIFACTS, LabServer, find_chromium, launch_chromium, reset_workspace
 
@@ -38,9 +39,16 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def artifacts() -> os.PathLike:
-    """tests/artifacts/browser/, emptied once per session: only this run's screenshots."""
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+def artifacts(tmp_path_factory) -> os.PathLike:
+    """tests/artifacts/browser/, emptied once per test run (by the first xdist worker to get here)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    with _locked(base / "browser-artifacts.lock"):
+        marker = base / "browser-artifacts.emptied"
+        if not marker.exists():
+            shutil.rmtree(ARTIFACTS, ignore_errors=True)
+            marker.touch()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
@@ -58,7 +66,8 @@ def browser(chromium):
 @pytest.fixture(scope="session")
 def lab(binder_env, chromium, artifacts):  # noqa: F811
     """JupyterLab from the Binder environment, in its home, on a free loopback port."""
-    server = LabServer(binder_env, log=artifacts / "jupyterlab.log").start()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    server = LabServer(binder_env, log=artifacts / f"jupyterlab-{worker}.log").start()
     yield server
     server.stop()
 
@@ -66,7 +75,7 @@ def lab(binder_env, chromium, artifacts):  # noqa: F811
 @pytest.fixture
 def page(browser, lab, binder_env):  # noqa: F811
     """A fresh browser context on a JupyterLab with no saved layout, as a new Binder session."""
-    reset_workspace(binder_env)
+    reset_workspace(lab)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(60_000)
     pg = context.new_page()

@@ -50,6 +50,8 @@ class LabServer:
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.log_path = log or (env.root / f"lab-{self.port}.log")
+        # its own saved layouts: two servers on one home (two xdist workers) must not share them
+        self.workspaces = env.root / f"workspaces-{self.port}"
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
 
@@ -70,7 +72,8 @@ class LabServer:
             argv.append("--allow-root")
         self.started_at = time.perf_counter()
         self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop)
-        self.proc = subprocess.Popen(argv, cwd=self.env.home, env=self.env.env(), stdout=self._log,
+        self.proc = subprocess.Popen(argv, cwd=self.env.home, stdout=self._log,
+                                     env=self.env.env(JUPYTERLAB_WORKSPACES_DIR=str(self.workspaces)),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -160,9 +163,9 @@ def open_notebook(page, server: LabServer, urlpath: str, timeout: float = 90_000
 
 # --- what a student does, in JupyterLab's own widgets ---------------------------------------
 
-def reset_workspace(env: BinderEnv) -> None:
+def reset_workspace(server: LabServer) -> None:
     """Forget the layout JupyterLab saved (open tabs): every test starts as a fresh Binder session does."""
-    shutil.rmtree(env.home / ".jupyter" / "lab" / "workspaces", ignore_errors=True)
+    shutil.rmtree(server.workspaces, ignore_errors=True)
 
 
 def current_notebook(page):
@@ -232,6 +235,17 @@ def press_validate(page, timeout: float = 180_000):
     dialog = page.locator(".jp-Dialog", has=page.locator("#validation-message"))
     dialog.wait_for(timeout=timeout)
     return dialog
+
+
+def palette_search(page, query: str) -> list[str]:
+    """Type ``query`` into the command palette (opening it if needed); the labels it offers."""
+    box = page.locator(".lm-CommandPalette-input").filter(visible=True)
+    if not box.count():
+        page.keyboard.press("ControlOrMeta+Shift+c")
+        box.first.wait_for()
+    box.first.fill(query)
+    page.wait_for_timeout(250)
+    return page.locator(".lm-CommandPalette-item").filter(visible=True).all_inner_texts()
 
 
 def close_dialog(page) -> None:
