@@ -37,7 +37,7 @@ browser:
 	else echo "The browser tests need Debian's chromium and bubblewrap: sudo apt-get install chromium bubblewrap"; exit 1; fi
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. --ServerApp.default_url=/lab/tree/course/00-index.ipynb \
+	$(VENV)/bin/jupyter lab --notebook-dir=. --ServerApp.default_url=/lab/tree/course/00-index/00-index.ipynb \
 		--port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: setup browser
@@ -47,9 +47,11 @@ test-fast: setup
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup tests/lib
 
 release: setup
+	$(PY) -m autograder.index
 	$(PY) -m autograder.release
 
 check-release: setup
+	$(PY) -m autograder.index --check
 	$(PY) -m autograder.release --check
 
 bench: setup

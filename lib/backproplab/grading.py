@@ -51,6 +51,10 @@ class GradingError(AssertionError):
         super().__init__(message)
         self.kind = kind
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows only the diagnosis, not the frames of the checks (nor test-cell code)."""
+        return [f"\x1b[0;31mGradingError\x1b[0m: {self}"]
+
 
 # The diagnoses of failed checks in this kernel, newest last. The class report of
 # the grading pipeline reads them to count the most common mistakes.
