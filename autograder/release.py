@@ -127,32 +127,41 @@ def secret_lines(source: Path = SOLUTIONS) -> list[tuple[str, str, str]]:
 
 
 def find_leaks(tree: Path, source: Path = SOLUTIONS) -> list[str]:
-    """Every solution or hidden-test line, or nbgrader marker, found in any text file under ``tree``."""
-    texts = {}
+    """Every solution or hidden-test line, or nbgrader marker, found in a text file under ``tree``.
+
+    A secret line counts when it stands as a whole line (stripped), in the release of
+    its own assignment (``tree/<aid>/``) or in any file outside the assignments'
+    folders: a short generic line of one notebook's solution (``m = X.shape[1]``)
+    written in another notebook is no leak.
+    """
+    aids = set(assignments(source))
+    files: dict[Path, tuple[str, str]] = {}  # path -> (raw text, text with notebook cells decoded)
     for p in tree.rglob("*"):
         if p.is_file() and p.suffix in {".ipynb", ".py", ".md", ".txt", ".html", ".json", ".cfg", ".toml", ""}:
             try:
-                texts[p] = p.read_text(encoding="utf-8")
+                raw = p.read_text(encoding="utf-8")
             except (UnicodeDecodeError, OSError):
                 continue
+            decoded = raw
+            if p.suffix == ".ipynb":  # notebooks store sources as JSON strings
+                try:
+                    decoded = "\n".join(c.source for c in nbformat.reads(raw, as_version=4).cells)
+                except (ValueError, KeyError, AttributeError):  # not a readable notebook: its raw text
+                    pass
+            files[p] = (raw, decoded)
     problems = []
-    for p, text in texts.items():
+    for p, (raw, _) in files.items():
         for marker in SOLUTION_MARKERS + HIDDEN_MARKERS:
-            if marker in text:
+            if marker in raw:
                 problems.append(f"{p.relative_to(tree)}: nbgrader marker {marker!r}")
-    # notebooks store sources as JSON strings: compare against the decoded cell text too
-    decoded = {}
-    for p, text in texts.items():
-        if p.suffix == ".ipynb":
-            try:
-                decoded[p] = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
-            except (ValueError, KeyError, AttributeError):  # not a readable notebook: search its raw text
-                decoded[p] = text
-        else:
-            decoded[p] = text
+    lines = {p: {ln.strip() for ln in decoded.splitlines()} for p, (_, decoded) in files.items()}
     for where, kind, line in secret_lines(source):
-        for p, text in decoded.items():
-            if line in text:
+        owner = where.split("/")[0]
+        for p, have in lines.items():
+            top = p.relative_to(tree).parts[0]
+            if top in aids and top != owner:
+                continue
+            if line in have:
                 problems.append(f"{p.relative_to(tree)}: {kind} line of {where}: {line!r}")
     return problems
 

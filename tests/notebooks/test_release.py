@@ -31,13 +31,14 @@ def test_leak_check_finds_a_planted_solution_and_hidden_test(tmp_path):
     tree = tmp_path / "course"
     shutil.copytree(COURSE, tree)
     secrets = secret_lines()
-    sol = next(line for _, kind, line in secrets if kind == "solution")
+    where, sol = next((w, line) for w, kind, line in secrets if kind == "solution")
     hid = next(line for _, kind, line in secrets if kind == "hidden test")
-    nb_path = next(tree.rglob("*.ipynb"))
+    aid = where.split("/")[0]
+    nb_path = notebook_path(aid, tree)
     nb = json.loads(nb_path.read_text())
     nb["cells"][-1]["source"] = f"x = 1\n    {sol}\n"
     nb_path.write_text(json.dumps(nb))
-    (tree / "notes.md").write_text(f"copied from the instructor: {hid}\n")
+    (tree / "notes.md").write_text(f"copied from the instructor:\n\n    {hid}\n")
     leaks = find_leaks(tree)
     assert any(sol in leak for leak in leaks) and any(hid in leak for leak in leaks), leaks
 
