@@ -37,7 +37,7 @@ browser:
 	else echo "The browser tests need Debian's chromium and bubblewrap: sudo apt-get install chromium bubblewrap"; exit 1; fi
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. --ServerApp.default_url=/lab/tree/course/00-index/00-index.ipynb \
+	$(VENV)/bin/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course/00-index/00-index.ipynb \
 		--port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: setup browser
