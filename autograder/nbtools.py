@@ -6,13 +6,26 @@ students of one autograde run) and by the grading pipeline.
 
 from __future__ import annotations
 
+import runpy
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .course import SOLUTIONS, answer_cells, graded_cells, make_config, notebook_path, strip_solution_markers
+from .course import REPO, SOLUTIONS, answer_cells, graded_cells, make_config, notebook_path, strip_solution_markers
+
+VARIANTS = REPO / "tests" / "notebooks" / "variants"
+
+
+def load_variants(aid: str, folder: Path = VARIANTS) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The sensitivity variants of ``aid``: ``WRONG`` {exercise: {name: code}} and ``CORRECT`` {exercise: code}
+    from ``folder/<aid>.py`` (empty when the file does not exist)."""
+    path = folder / f"{aid}.py"
+    if not path.exists():
+        return {}, {}
+    ns = runpy.run_path(str(path))
+    return ns.get("WRONG", {}), ns.get("CORRECT", {})
 
 
 def read_nb(path: Path) -> nbformat.NotebookNode:

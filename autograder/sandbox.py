@@ -172,26 +172,10 @@ def cgroup_create(name: str, limits: Limits) -> list[str]:
 
 def cgroup_remove(name: str) -> None:
     """Kill whatever is left in the sandbox's cgroups, then remove them."""
-    import signal
-    import time
-
-    for ctrl in ("cpu", "pids"):
-        d = CGROUP_ROOT / ctrl / "bpl-grading" / name
-        if not d.is_dir():
-            continue
-        for _ in range(50):
-            try:
-                pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
-            except OSError:
-                break
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.02)
+    dirs = [CGROUP_ROOT / ctrl / "bpl-grading" / name for ctrl in ("cpu", "pids")]
+    dirs = [d for d in dirs if d.is_dir()]
+    reap(None, [str(d / "cgroup.procs") for d in dirs], timeout=1.0)
+    for d in dirs:
         try:
             d.rmdir()
         except OSError:

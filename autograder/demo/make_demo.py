@@ -11,7 +11,6 @@ they change.
 from __future__ import annotations
 
 import io
-import runpy
 import sys
 import tempfile
 import zipfile
@@ -21,12 +20,11 @@ import nbformat
 
 from autograder.course import REPO, answer_cells, graded_cells
 from autograder.grade import gradeable
-from autograder.nbtools import GradingRoot, exercise_ids, filled_submission
+from autograder.nbtools import GradingRoot, exercise_ids, filled_submission, load_variants
 
 __all__ = ["PATCHES", "STEAL", "build", "class_for"]
 
 HERE = Path(__file__).resolve().parent
-VARIANTS = REPO / "tests" / "notebooks" / "variants"
 
 PATCHES = '''
 # "helpers" that make every check pass
@@ -56,14 +54,6 @@ for _up in range(12):
 '''
 
 
-def _variants(aid: str) -> tuple[dict, dict]:
-    path = VARIANTS / f"{aid}.py"
-    if not path.exists():
-        return {}, {}
-    ns = runpy.run_path(str(path))
-    return ns.get("WRONG", {}), ns.get("CORRECT", {})
-
-
 def _stub_body(release_nb, gid: str, body: str) -> str:
     """The release's answer cell with its NotImplementedError replaced by ``body``."""
     src = answer_cells(release_nb)[gid].source
@@ -73,7 +63,7 @@ def _stub_body(release_nb, gid: str, body: str) -> str:
 def class_for(aid: str, release_nb, source_nb, first: bool, other_nb=None) -> list[tuple[str, bytes, int]]:
     """(student, file bytes, minutes after the deadline base) for one assignment."""
     exs = exercise_ids(source_nb)
-    wrong, correct = _variants(aid)
+    wrong, correct = load_variants(aid)
 
     def sub(replace=None, tests=None) -> bytes:
         nb = filled_submission(release_nb, source_nb, replace or {})

@@ -7,16 +7,13 @@ tests in ``test_hostile.py`` check it after grading them all in one run.
 from __future__ import annotations
 
 import io
-import runpy
 import zipfile
 from pathlib import Path
 
 import nbformat
 
 from autograder.course import REPO, answer_cells, graded_cells
-from autograder.nbtools import GradingRoot, exercise_ids, filled_submission
-
-VARIANTS = REPO / "tests" / "notebooks" / "variants"
+from autograder.nbtools import GradingRoot, exercise_ids, filled_submission, load_variants
 
 
 def stub(release_nb, gid: str, body: str, head: str = "") -> str:
@@ -31,8 +28,7 @@ def stub(release_nb, gid: str, body: str, head: str = "") -> str:
 
 def wrong_answers(aid: str, exs: list[str], release_nb) -> dict[str, str]:
     """One wrong variant for each of the first two exercises (the release stub if none)."""
-    path = VARIANTS / f"{aid}.py"
-    wrong = runpy.run_path(str(path)).get("WRONG", {}) if path.exists() else {}
+    wrong, _ = load_variants(aid)
     out = {}
     for ex in exs[:2]:
         names = sorted(wrong.get(ex, {}))

@@ -11,21 +11,10 @@ must lose points on that exercise; each CORRECT entry must keep full marks.
 
 from __future__ import annotations
 
-import runpy
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.nbtools import Graded, GradingRoot, exercise_ids, filled_submission
-
-VARIANTS = Path(__file__).parent / "variants"
-
-
-def load_variants(aid: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    path = VARIANTS / f"{aid}.py"
-    if not path.exists():
-        return {}, {}
-    ns = runpy.run_path(str(path))
-    return ns.get("WRONG", {}), ns.get("CORRECT", {})
+from autograder.nbtools import Graded, GradingRoot, exercise_ids, filled_submission, load_variants
 
 
 @dataclass
