@@ -46,6 +46,10 @@ def _worst(actual: np.ndarray, expected: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape))
 
 
+def _tname(x) -> str:
+    return getattr(x, "type_name", None) or type(x).__name__
+
+
 def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
@@ -69,7 +73,7 @@ def diagnose(
         return Diagnosis(
             False,
             "type",
-            f"{name} should be a numpy array of shape {expected.shape}, got a {type(actual).__name__}",
+            f"{name} should be a numpy array of shape {expected.shape}, got a {_tname(actual)}",
         )
     if actual is None:
         return Diagnosis(False, "type", f"{name} is None: did you forget to return it?")
@@ -77,7 +81,7 @@ def diagnose(
         return Diagnosis(
             False,
             "type",
-            f"{name} should be a numpy array (or a float), got {type(actual).__name__}",
+            f"{name} should be a numpy array (or a float), got {_tname(actual)}",
         )
     a = np.asarray(actual)
     if not np.issubdtype(a.dtype, np.number):

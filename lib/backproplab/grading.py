@@ -41,6 +41,7 @@ __all__ = [
     "forbid",
     "last_diagnoses",
     "quietly",
+    "type_name",
 ]
 
 
@@ -86,7 +87,7 @@ def check_arrays(actual: Sequence, expected: Sequence, name: str = "result", **k
     A list whose entries are right but in reverse order is named as such (wrong layer order).
     """
     if not isinstance(actual, (list, tuple)):
-        _fail(("type", f"{name} should be a list of {len(expected)} arrays, got {type(actual).__name__}"))
+        _fail(("type", f"{name} should be a list of {len(expected)} arrays, got {type_name(actual)}"))
     if len(actual) != len(expected):
         _fail(("shape", f"{name} should have {len(expected)} entries (one per layer), got {len(actual)}"))
     if len(expected) > 1:
@@ -108,12 +109,18 @@ def check_scalar(actual, expected: float, name: str = "result", rtol: float = 1e
     check_array(actual, np.float64(expected), name, rtol=rtol, atol=atol, batch_size=batch_size)
 
 
+def type_name(x) -> str:
+    """The name of a value's type, as a student would read it (also for values that crossed
+    from a kernel as :class:`backproplab.wire.Opaque`)."""
+    return getattr(x, "type_name", None) or type(x).__name__
+
+
 def _as_expr(x, name: str) -> sp.Expr:
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return sp.sympify(x)
     if isinstance(x, sp.Basic) and not isinstance(x, sp.MatrixBase):
         return x  # type: ignore[return-value]
-    _fail(("type", f"{name} should be a SymPy expression, got {type(x).__name__}"))
+    _fail(("type", f"{name} should be a SymPy expression, got {type_name(x)}"))
     raise AssertionError  # unreachable
 
 
@@ -210,7 +217,7 @@ def check_sympy_matrix(actual, expected, symbols: Iterable[sp.Symbol], name: str
     ``mistakes``: ``(wrong_matrix, hint)`` pairs; an answer equal to one fails with its hint.
     """
     if not isinstance(actual, sp.MatrixBase):
-        _fail(("type", f"{name} should be a SymPy Matrix, got {type(actual).__name__}"))
+        _fail(("type", f"{name} should be a SymPy Matrix, got {type_name(actual)}"))
     if actual.shape != expected.shape:
         if actual.shape == expected.shape[::-1]:
             _fail(("transposed", (f"{name} has shape {actual.shape}, expected {expected.shape}: transposed? "
@@ -279,7 +286,7 @@ def quietly(fn: Callable, *args, **kwargs):
     carries no traceback through the test cell.
     """
     if not callable(fn):
-        _fail(("type", f"expected a function, got {type(fn).__name__}"))
+        _fail(("type", f"expected a function, got {type_name(fn)}"))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -294,4 +301,5 @@ def quietly(fn: Callable, *args, **kwargs):
             name = getattr(fn, "__name__", "your function")
             msg = str(exc).splitlines()[0] if str(exc) else ""
             kind = "shape" if isinstance(exc, ValueError) and ("shape" in msg or "dimension" in msg) else "exception"
-            _fail((kind, f"{name} raised {type(exc).__name__}: {msg}{_where_in_student_code(exc)}"))
+            said = f": {msg}" if msg.strip() else " (with no message)"
+            _fail((kind, f"{name} raised {type(exc).__name__}{said}{_where_in_student_code(exc)}"))
