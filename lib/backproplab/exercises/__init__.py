@@ -26,6 +26,7 @@ from ._core import (
     registry,
     run_case,
     score,
+    try_answer,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "registry",
     "run_case",
     "score",
+    "try_answer",
 ]
