@@ -18,14 +18,14 @@ from .course import REPO, SOLUTIONS, answer_cells, graded_cells, make_config, no
 VARIANTS = REPO / "tests" / "notebooks" / "variants"
 
 
-def load_variants(aid: str, folder: Path = VARIANTS) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-    """The sensitivity variants of ``aid``: ``WRONG`` {exercise: {name: code}} and ``CORRECT`` {exercise: code}
-    from ``folder/<aid>.py`` (empty when the file does not exist)."""
+def load_variants(aid: str, folder: Path = VARIANTS, with_fires: bool = False):
+    """The sensitivity variants of ``aid`` from ``folder/<aid>.py`` (empty when there is none):
+    ``WRONG`` {exercise: {name: code}}, ``CORRECT`` {exercise: code} and, with ``with_fires``,
+    ``FIRES`` {exercise: {hint key: the wrong variant's name on which that hint must fire}}."""
     path = folder / f"{aid}.py"
-    if not path.exists():
-        return {}, {}
-    ns = runpy.run_path(str(path))
-    return ns.get("WRONG", {}), ns.get("CORRECT", {})
+    ns = runpy.run_path(str(path)) if path.exists() else {}
+    out = ns.get("WRONG", {}), ns.get("CORRECT", {})
+    return (*out, ns.get("FIRES", {})) if with_fires else out
 
 
 def read_nb(path: Path) -> nbformat.NotebookNode:

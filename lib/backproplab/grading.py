@@ -73,27 +73,61 @@ def _fail(d: Diagnosis | tuple[str, str]) -> None:
     raise GradingError(msg, kind)
 
 
+def _matches(actual, wrong, rtol: float, atol: float) -> bool:
+    """Does a (numeric) answer equal a known wrong answer? Never raises."""
+    try:
+        if wrong is None:
+            return False
+        w = np.asarray(wrong, dtype=np.float64)
+        if isinstance(actual, (list, tuple)) or getattr(actual, "type_name", None):
+            return False
+        a = np.asarray(actual)
+        if not np.issubdtype(a.dtype, np.number) or a.shape != w.shape:
+            return False
+        with np.errstate(all="ignore"):
+            return bool(np.all(np.isfinite(a))) and bool(np.allclose(a.astype(np.float64), w, rtol=rtol, atol=atol))
+    except (TypeError, ValueError):
+        return False
+
+
 def check_array(actual, expected, name: str = "result", rtol: float = 1e-7, atol: float = 1e-10,
-                batch_size: int | None = None) -> None:
-    """Assert ``actual`` equals ``expected`` (float64, same shape), else raise a one-line diagnosis."""
+                batch_size: int | None = None, mistakes: Sequence[tuple[object, str]] = ()) -> None:
+    """Assert ``actual`` equals ``expected`` (float64, same shape), else raise a one-line diagnosis.
+
+    ``mistakes`` lists ``(wrong_array, hint)`` pairs: an answer of the right type that equals
+    one of them (and not ``expected``) fails with that hint, the exercise's own words.
+    """
     d = diagnose(actual, expected, name, rtol=rtol, atol=atol, batch_size=batch_size)
-    if not d.ok:
-        _fail(d)
+    if d.ok:
+        return
+    if d.kind not in ("type", "nonfinite"):
+        for wrong, hint in mistakes:
+            if _matches(actual, wrong, rtol, atol) and not _matches(wrong, expected, rtol, atol):
+                _fail(("known", f"{name}: {hint}"))
+    _fail(d)
 
 
-def check_arrays(actual: Sequence, expected: Sequence, name: str = "result", **kw) -> None:
+def check_arrays(actual: Sequence, expected: Sequence, name: str = "result",
+                 mistakes: Sequence[tuple[Sequence, str]] = (), **kw) -> None:
     """:func:`check_array` for a list of arrays (e.g. ``dW``), entry ``l-1`` named ``name[l]``.
 
     A list whose entries are right but in reverse order is named as such (wrong layer order).
+    ``mistakes``: ``(wrong_list, hint)`` pairs compared entry by entry.
     """
     if not isinstance(actual, (list, tuple)):
         _fail(("type", f"{name} should be a list of {len(expected)} arrays, got {type_name(actual)}"))
     if len(actual) != len(expected):
         _fail(("shape", f"{name} should have {len(expected)} entries (one per layer), got {len(actual)}"))
+    rtol, atol = kw.get("rtol", 1e-7), kw.get("atol", 1e-10)
+    fwd = all(diagnose(a, e, rtol=rtol, atol=atol).ok for a, e in zip(actual, expected))
+    if fwd:
+        return
+    for wrong, hint in mistakes:
+        if len(wrong) == len(actual) and all(_matches(a, w, rtol, atol) for a, w in zip(actual, wrong)):
+            _fail(("known", f"{name}: {hint}"))
     if len(expected) > 1:
-        rev = all(diagnose(a, e, rtol=kw.get("rtol", 1e-7)).ok for a, e in zip(actual[::-1], expected))
-        fwd = all(diagnose(a, e, rtol=kw.get("rtol", 1e-7)).ok for a, e in zip(actual, expected))
-        if rev and not fwd:
+        rev = all(diagnose(a, e, rtol=rtol).ok for a, e in zip(actual[::-1], expected))
+        if rev:
             _fail(("layer", f"{name} holds the right arrays in reverse order: entry l-1 should be layer l"))
     for i, (a, e) in enumerate(zip(actual, expected), start=1):
         check_array(a, e, f"{name}[{i}]", **kw)
@@ -182,7 +216,7 @@ def check_expr_at_points(actual, expected, symbols: Iterable[sp.Symbol], name: s
         pt, va, ve = first_bad
         where = ", ".join(f"{s}={v:.3g}" for s, v in zip(symbols, pt))
         at = f"at {where}: got {va.real:.6g}, expected {ve.real:.6g}"
-        if len(ratios) >= 3 and np.allclose(ratios, ratios[0], rtol=1e-6):
+        if len(ratios) >= 3 and np.allclose(ratios, ratios[0], rtol=1e-6) and abs(ratios[0] - 1) > 1e-3:
             c = ratios[0].real
             if np.isclose(c, -1.0):
                 _fail(("sign", f"{name} has the wrong sign ({at})"))

@@ -63,6 +63,13 @@ def sigmoid_prime_from_output(a):
 def tanh_prime_from_output(a):
     return 1 - a
 ''',
+        "tanh_plus_instead_of_minus": '''
+def sigmoid_prime_from_output(a):
+    return a * (1 - a)
+
+def tanh_prime_from_output(a):
+    return 1 + a**2
+''',
         "formula_in_z_not_a": '''
 def sigmoid_prime_from_output(a):
     return sp.exp(-a) / (1 + sp.exp(-a)) ** 2
@@ -159,4 +166,16 @@ def network_gradients(x, y, w1, b1, w2, b2):
     vals = dict(zip(p, (x, y, w1, b1, w2, b2)))
     return tuple(sp.diff(L, p[i]).subs(vals) for i in (2, 3, 4, 5))
 ''',
+}
+
+# Every hint of every exercise, and the wrong variant on which it must fire.
+FIRES = {
+    "ex01_chain": {"outer_at_x": "local_derivative_at_x", "inner_missing": "only_outer_derivative",
+                   "added": "sum_instead_of_product", "local_at_x": "local_derivative_at_x"},
+    "ex01_sigmoid_prime": {"sigmoid_factor_a": "forgot_the_a_factor", "sigmoid_plus": "plus_instead_of_minus",
+                           "tanh_not_squared": "tanh_not_squared", "tanh_plus": "tanh_plus_instead_of_minus"},
+    "ex01_layer_jacobian": {"w_alone": "missing_activation_derivative", "sigma_not_slope": "sigma_instead_of_slope",
+                            "transposed": "transposed"},
+    "ex01_network_grad": {"slope_missing": "missing_sigmoid_derivative", "x_missing": "forgot_the_input_in_dw1",
+                          "sign": "sign_flipped_error"},
 }
