@@ -76,7 +76,12 @@ def _build(values, steps):
 
 def _relu_kink(values, syms, s_out) -> bool:
     subs = dict(zip(syms, values))
-    return any(abs(float(p.args[0][1].lhs.subs(subs))) < 1e-9 for p in s_out.atoms(sp.Piecewise))
+    for p in s_out.atoms(sp.Piecewise):
+        cond = p.args[0][1]
+        for rel in (cond.atoms(sp.core.relational.Relational) or {cond}):
+            if not hasattr(rel, "lhs") or abs(float((rel.lhs - rel.rhs).subs(subs))) < 1e-9:
+                return True
+    return False
 
 
 @settings(max_examples=60, deadline=None)
