@@ -18,12 +18,12 @@ help:
 	@echo "make bench    print the benchmarks"
 	@echo "make publish  write the student edition to DEST"
 
-$(STAMP): binder/requirements.txt tests/requirements.txt lib/pyproject.toml binder/postBuild
+$(STAMP): binder/requirements.txt tests/requirements.txt autograder/requirements.txt lib/pyproject.toml binder/postBuild
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r binder/requirements.txt -r tests/requirements.txt
+	$(PY) -m pip install -q -r binder/requirements.txt -r autograder/requirements.txt -r tests/requirements.txt
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash binder/postBuild
 	touch $(STAMP)
 

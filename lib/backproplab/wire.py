@@ -239,7 +239,7 @@ def _int(x) -> int:
         raise WireError("malformed integer")
     if isinstance(x, int):
         return x
-    if isinstance(x, str) and re.fullmatch(r"-?\d{1,%d}" % LIMITS.int_digits, x):
+    if isinstance(x, str) and re.fullmatch(rf"-?\d{{1,{LIMITS.int_digits}}}", x):
         return int(x)
     raise WireError("malformed integer")
 

@@ -19,10 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder.sandbox import Limits, probe
+
 from autograder.course import make_config, notebook_path
 from autograder.grade import DEMO_EXPORT, gradeable
 from autograder.grade import run as grade
-from autograder.sandbox import Limits, probe
 
 CELL_TIMEOUT = 30
 
@@ -51,9 +52,9 @@ def _plain_nbgrader(root: Path, handins: dict) -> float:
 
 def run_bench() -> None:
     import nbformat
+    from autograder.export import read_export
 
     from autograder.course import answer_cells
-    from autograder.export import read_export
 
     aids = gradeable()
     ids = {a: set(answer_cells(nbformat.read(str(notebook_path(a)), as_version=4))) for a in aids}

@@ -14,9 +14,9 @@ import urllib.parse
 import urllib.request
 
 import nbformat
+from autograder.index import INDEX_ID, INDEX_URLPATH, build_index, is_stale
 
 from autograder.course import COURSE, REPO, graded_assignments, graded_cells, notebook_path
-from autograder.index import INDEX_ID, INDEX_URLPATH, build_index, is_stale
 
 LINK = re.compile(r"\]\(([^)\s]+\.ipynb)\)")
 

@@ -12,10 +12,10 @@ import time
 
 import nbformat
 import pytest
-
-from autograder.course import COURSE, REPO, SOLUTIONS, answer_cells, graded_assignments, notebook_path
 from autograder.index import INDEX_URLPATH
 from autograder.nbtools import filled_submission, read_nb, strip_solution_markers
+
+from autograder.course import COURSE, REPO, SOLUTIONS, answer_cells, graded_assignments, notebook_path
 from tests.binder.test_index import urlpaths
 from tests.browser.lab import (
     close_dialog,

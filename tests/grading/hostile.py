@@ -11,9 +11,9 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+from autograder.nbtools import GradingRoot, exercise_ids, filled_submission, load_variants
 
 from autograder.course import REPO, answer_cells, graded_cells
-from autograder.nbtools import GradingRoot, exercise_ids, filled_submission, load_variants
 
 
 def stub(release_nb, gid: str, body: str, head: str = "") -> str:

@@ -6,7 +6,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from autograder.export import ExportError, read_export, slug
 
 AIDS = ["01-chain-rule", "02-graphs"]

@@ -14,11 +14,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from autograder.nbtools import GradingRoot
+from autograder.sandbox import Limits, probe
 
 from autograder.course import REPO, graded_cells
 from autograder.grade import run
-from autograder.nbtools import GradingRoot
-from autograder.sandbox import Limits, probe
 from tests.grading import hostile
 
 pytestmark = [pytest.mark.xdist_group("grading-hostile"),

@@ -12,12 +12,12 @@ import zipfile
 
 import nbformat
 import pytest
-
-from autograder.course import REPO, graded_cells
 from autograder.feedback import html_text, leaks
-from autograder.grade import main, run
 from autograder.nbtools import GradingRoot, exercise_ids, filled_submission
 from autograder.sandbox import Limits, probe
+
+from autograder.course import REPO, graded_cells
+from autograder.grade import main, run
 from tests.grading.hostile import wrong_answers
 
 pytestmark = [pytest.mark.xdist_group("grading-pipeline"),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from autograder.course import COURSE, HIDDEN_MARKERS, SOLUTION_MARKERS
 from autograder.publish import ENTRIES, PublishError, edition_leaks, publish
 from autograder.release import secret_lines
+
+from autograder.course import COURSE, HIDDEN_MARKERS, SOLUTION_MARKERS
 
 
 @pytest.fixture(scope="module")

@@ -225,8 +225,8 @@ def run_case(ex: Exercise, args: tuple, objs: Sequence) -> dict:
     except GradingError as exc:
         return {"fail": [exc.kind, str(exc)]}
     except Exception as exc:  # noqa: BLE001 - the test could not use what the student wrote
-        return {"fail": ["exception", f"the test could not use your code: {type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0][:200]}"]}
+        said = (str(exc).splitlines() or [""])[0][:200]
+        return {"fail": ["exception", f"the test could not use your code: {type(exc).__name__}: {said}"]}
 
 
 def _payload(index: int, result: dict) -> dict:

@@ -1,8 +1,8 @@
 """Regenerate ``course/`` from ``solutions/`` with nbgrader (always forced).
 
-    python -m autograder.release            # rebuild course/
-    python -m autograder.release --check    # fail if course/ differs from a fresh build
-    python -m autograder.release --only 02-computational-graphs   # rebuild one assignment
+    python -m autograder.build.release            # rebuild course/
+    python -m autograder.build.release --check    # fail if course/ differs from a fresh build
+    python -m autograder.build.release --only 02-computational-graphs   # rebuild one assignment
 
 A release is built in a private temporary course root, then compared with or
 copied over ``course/``, so a failed build never leaves a half-written release and
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import (
+from ..course import (
     COURSE,
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
