@@ -47,12 +47,12 @@ test-fast: setup
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup tests/lib
 
 release: setup
-	$(PY) -m autograder.index
-	$(PY) -m autograder.release
+	$(PY) -m autograder.build.index
+	$(PY) -m autograder.build.release
 
 check-release: setup
-	$(PY) -m autograder.index --check
-	$(PY) -m autograder.release --check
+	$(PY) -m autograder.build.index --check
+	$(PY) -m autograder.build.release --check
 
 bench: setup
 	$(PY) -m tests.bench
@@ -62,7 +62,7 @@ grade: setup browser
 
 publish: setup
 	@test -n "$(DEST)" || { echo "usage: make publish DEST=folder"; exit 1; }
-	$(PY) -m autograder.publish "$(DEST)"
+	$(PY) -m autograder.build.publish "$(DEST)"
 
 lint: setup
 	$(VENV)/bin/ruff check lib autograder tests

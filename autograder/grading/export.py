@@ -25,6 +25,7 @@ apart) stops the run with a clear error rather than drop or merge a hand-in.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import stat
@@ -105,9 +106,9 @@ def identify(parts: list[str], aids: list[str]) -> tuple[Student | None, str | N
     return (Student(name, name, source="files") if name else None), aid, notes
 
 
-def _entries(path: Path):
+def _entries(path: Path, stack: contextlib.ExitStack):
     """(name, reader or None, time, problem) for every file of the export, never reading a
-    non-notebook or an oversized entry."""
+    non-notebook or an oversized entry (the zip stays open until ``stack`` closes)."""
     if path.is_dir():
         for f in sorted(path.rglob("*")):
             rel = f.relative_to(path).as_posix()
@@ -127,30 +128,34 @@ def _entries(path: Path):
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ExportError(f"cannot read the export {path}: not a zip file or a folder ({exc})") from None
-    with zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            name = info.filename
-            when = datetime(*info.date_time) if info.date_time[0] >= 1980 else None
-            if _unsafe(name):
-                yield name, None, when, "unsafe path in the export (.. or absolute): skipped"
-            elif stat.S_ISLNK(info.external_attr >> 16):
-                yield name, None, when, "a symbolic link: skipped"
-            else:
-                def read(info=info, zf=zf):
-                    with zf.open(info) as fh:
-                        data = fh.read(MAX_ENTRY + 1)
-                    if len(data) > MAX_ENTRY:
-                        raise ValueError(f"a notebook of more than {MAX_ENTRY // 2**20} MB, more than accepted")
-                    return data
-                yield name, read, when, None
+    stack.enter_context(zf)
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename
+        when = datetime(*info.date_time) if info.date_time[0] >= 1980 else None
+        if _unsafe(name):
+            yield name, None, when, "unsafe path in the export (.. or absolute): skipped"
+        elif stat.S_ISLNK(info.external_attr >> 16):
+            yield name, None, when, "a symbolic link: skipped"
+        else:
+            def read(info=info, zf=zf):
+                with zf.open(info) as fh:
+                    data = fh.read(MAX_ENTRY + 1)
+                if len(data) > MAX_ENTRY:
+                    raise ValueError(f"a notebook of more than {MAX_ENTRY // 2**20} MB, more than accepted")
+                return data
+            yield name, read, when, None
 
 
 def read_export(path: Path, aids: list[str], answer_ids: dict[str, set[str]]) -> Export:
     """Read ``path`` (a zip or a folder); see the module docstring. Raises :class:`ExportError`."""
     path = Path(path)
-    raw = list(_entries(path))
+    with contextlib.ExitStack() as stack:
+        return _read(path, list(_entries(path, stack)), aids, answer_ids)
+
+
+def _read(path: Path, raw: list, aids: list[str], answer_ids: dict[str, set[str]]) -> Export:
     names = [e[0] for e in raw if not e[0].startswith("__MACOSX/") and not _unsafe(e[0])]
     tops = {n.replace("\\", "/").split("/")[0] for n in names}
     top = next(iter(tops)) if len(tops) == 1 else None

@@ -364,21 +364,23 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
         if not ok:
             raise GradeError(f"no working sandbox: {why}. Refusing to run student code without isolation; "
                              "pass --unsandboxed to grade anyway (only for code you trust)")
-    work = out / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    release_hash, template = prepare_releases(source, aids, work, quiet)
-    timings["releases"] = time.monotonic() - t0
-    releases = {a: nbformat.read(str(work / "release" / a / f"{a}.ipynb"), as_version=4) for a in aids}
-    answer_ids = {a: set(answer_cells(nb)) for a, nb in releases.items()}
-    hidden = {a: _hidden_lines(source, a) for a in aids}
+    all_aids = gradeable(source)
+    answer_ids = {a: set(answer_cells(nbformat.read(str(notebook_path(a, source)), as_version=4))) for a in all_aids}
     try:
-        ex = read_export(export, gradeable(source), answer_ids)
+        ex = read_export(export, all_aids, answer_ids)
     except ExportError as exc:
         raise GradeError(str(exc)) from None
     ex.handins = {k: h for k, h in ex.handins.items() if k[1] in aids}
     ex.problems = [p for p in ex.problems if p[1] is None or p[1] in aids]
     if not ex.handins and not ex.problems:
         raise GradeError(f"cannot read the export {export}: no notebooks of {', '.join(aids)} in it")
+    timings["export"] = time.monotonic() - t0
+    work = out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    release_hash, template = prepare_releases(source, aids, work, quiet)
+    timings["releases"] = time.monotonic() - t0 - timings["export"]
+    releases = {a: nbformat.read(str(work / "release" / a / f"{a}.ipynb"), as_version=4) for a in aids}
+    hidden = {a: _hidden_lines(source, a) for a in aids}
     students = dict(ex.students)
     if roster is not None:
         from .sheets import read_roster
@@ -389,7 +391,6 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
                                           students[s.key].source, {**students[s.key].extra, **s.extra})
             else:
                 students[s.key] = s
-    timings["export"] = time.monotonic() - t0 - sum(timings.values())
     secret = _secret(work)
     options = _sha(limits.to_json(), str(sandbox), checks, str(tamper_zero), PIPELINE_VERSION)
     all_jobs: list[Job] = []

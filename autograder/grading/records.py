@@ -92,6 +92,8 @@ class PartScore:
 class TestResult:
     """The trusted verdict on one test cell."""
 
+    __test__ = False  # not a pytest class
+
     grade_id: str
     score: float
     max_score: float

@@ -55,8 +55,9 @@ def run() -> None:
     if not find_chromium():
         print("\ntime to a usable page: skipped (no chromium; `make browser`)")
         return
-    from autograder.index import INDEX_URLPATH
     from playwright.sync_api import sync_playwright
+
+    from autograder.build.index import INDEX_URLPATH
 
     print("\nJupyterLab, time to a usable page (server start -> notebook rendered, kernel idle, in chromium):")
     with sync_playwright() as p:
