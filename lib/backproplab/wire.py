@@ -265,8 +265,7 @@ def encode(x, depth: int = 0):
     if isinstance(x, np.ndarray):
         if x.dtype.str not in _DTYPES:
             return {"opaque": f"numpy array of dtype {x.dtype}"}
-        a = np.ascontiguousarray(x)
-        return {"nd": [a.dtype.str, list(a.shape), base64.b64encode(a.tobytes()).decode()]}
+        return {"nd": [x.dtype.str, list(x.shape), base64.b64encode(x.tobytes(order="C")).decode()]}
     if isinstance(x, np.generic) and not isinstance(x, np.object_):
         if x.dtype.str not in _DTYPES:
             return {"opaque": f"numpy {type(x).__name__}"}

@@ -8,6 +8,8 @@ import json
 
 import nbformat
 import pytest
+from backproplab import wire
+from backproplab.exercises import MIME, get
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.build.authoring import filled_submission
@@ -27,8 +29,6 @@ from autograder.grading.notebook import (
 from autograder.grading.records import Flag, Job, PartScore, Record, Student, TestResult
 from autograder.grading.sandbox import Limits
 from autograder.grading.scan import scan
-from backproplab import wire
-from backproplab.exercises import MIME, get
 from tests.notebooks.harness import read_nb
 
 AID = "01-chain-rule"
