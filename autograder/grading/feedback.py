@@ -36,7 +36,9 @@ __all__ = ["MATHJAX_DIR", "feedback_notebook", "install_mathjax", "leaks", "not_
 
 MATHJAX_DIR = "_mathjax"              # under the feedback folder, shared by every page
 CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
-KEEP_MIME = ("text/plain", "image/png", "image/jpeg", "text/latex", "text/markdown", "text/html")
+# A student's own outputs reach the page as text and pictures only: HTML, Markdown and scripts
+# could draw anything there, a fake score line included.
+KEEP_MIME = ("text/plain", "image/png", "image/jpeg")
 REVIEW_NOTE = (
     "**Your hand-in was flagged for review.** The grader found code in your answers that reaches for "
     "parts of the notebook, the kernel or the course library that an answer has no need of:\n\n{lines}\n\n"
@@ -69,11 +71,6 @@ def _clean_outputs(outputs: list) -> list:
             out.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
         elif kind in ("display_data", "execute_result"):
             data = {k: v for k, v in (o.get("data") or {}).items() if k in KEEP_MIME}
-            if "text/html" in data:  # inert markup only: no script, style, frame or event handler
-                from nbconvert.filters import clean_html
-
-                data["text/html"] = clean_html("".join(data["text/html"]) if isinstance(data["text/html"], list)
-                                               else str(data["text/html"]))
             if data:
                 out.append(nbformat.v4.new_output("display_data", data=data))
     return out

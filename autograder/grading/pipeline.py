@@ -222,25 +222,6 @@ def _released_sources(db: Path, release: Path, aids: list[str]) -> None:
         con.close()
 
 
-def _hidden_lines(source: Path, aid: str) -> list[str]:
-    import nbformat
-
-    from ..course import HIDDEN_MARKERS
-
-    nb = nbformat.read(str(notebook_path(aid, source)), as_version=4)
-    out, inside = [], False
-    for c in nb.cells:
-        for line in c.source.splitlines():
-            s = line.strip()
-            if s == HIDDEN_MARKERS[0]:
-                inside = True
-            elif s == HIDDEN_MARKERS[1]:
-                inside = False
-            elif inside and len(s) >= 8:
-                out.append(s)
-    return out
-
-
 def _secret(work: Path) -> bytes:
     """This output folder's secret: hidden cases are drawn from it (never in a notebook or the library)."""
     path = work / "secret"
@@ -380,7 +361,10 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
     release_hash, template = prepare_releases(source, aids, work, quiet)
     timings["releases"] = time.monotonic() - t0 - timings["export"]
     releases = {a: nbformat.read(str(work / "release" / a / f"{a}.ipynb"), as_version=4) for a in aids}
-    hidden = {a: _hidden_lines(source, a) for a in aids}
+    from ..build.release import secret_lines
+
+    secret = secret_lines(source)
+    hidden = {a: [ln for where, kind, ln in secret if kind == "hidden test" and where.startswith(f"{a}/")] for a in aids}
     students = dict(ex.students)
     if roster is not None:
         from .sheets import read_roster
@@ -493,6 +477,7 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
         from .report import write_report
 
         t2 = time.monotonic()
+        _say(quiet, "writing the class report ...")
         write_report(out, aids, releases, students, records, problems, ex.ignored, tamper_zero, quiet=quiet)
         timings["report"] = time.monotonic() - t2
     summary.elapsed = time.monotonic() - t0
