@@ -271,7 +271,7 @@ def test_new_markdown_cells_render():
 
 
 def test_executor_caps_the_payload_a_cell_may_send(tmp_path, monkeypatch):
-    import autograder.grading.execute as execute
+    from autograder.grading import execute
 
     monkeypatch.setattr(execute, "PAYLOADS_PER_CELL", 5)
     flood = f"from IPython.display import display\nfor i in range(50):\n    display({{{MIME!r}: {{'case': i}}}}, raw=True)"
