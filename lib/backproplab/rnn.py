@@ -27,7 +27,7 @@ recursion), so sequences of any length run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -302,7 +302,7 @@ def delayed_sum_task(T: int, m: int, rng: np.random.Generator, delay: int = 3) -
 
 def train(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray, lr: float, steps: int,
           h0: np.ndarray | None = None, max_norm: float | None = None, truncate: int | None = None,
-          clip=None) -> tuple[Params, np.ndarray, np.ndarray]:
+          clip: Callable | None = None) -> tuple[Params, np.ndarray, np.ndarray]:
     r"""Full-batch gradient descent $\theta \leftarrow \theta - \eta\, g$ with BPTT gradients $g$, clipped to the
     global norm ``max_norm`` when given (by ``clip(grads, max_norm)``, default :func:`clip_by_norm`).
 
