@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _checks, matrix, optim
 from . import losses as _losses
+from ._guard import protected
 
 __all__ = ["History", "accuracy", "confusion_matrix", "evaluate", "gradient_norms", "predict", "train"]
 
@@ -64,6 +65,7 @@ def confusion_matrix(true_labels, predicted_labels, n_classes: int | None = None
     return C
 
 
+@protected
 def gradient_norms(dW: Sequence[np.ndarray]) -> np.ndarray:
     r"""$\lVert \partial C/\partial W^l \rVert_F$ for each layer. dW: list -> (L,)."""
     return np.array([float(np.linalg.norm(g)) for g in dW])

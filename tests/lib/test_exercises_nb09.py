@@ -15,7 +15,7 @@ from backproplab.grading import GradingError
 from backproplab.matrix import backprop, forward, hidden_delta, output_delta
 
 from autograder.course import graded_cells, nbgrader_meta, notebook_path
-from autograder.nbtools import read_nb
+from tests.notebooks.harness import read_nb
 
 SEEDS = (0, 1, 2, 3)
 

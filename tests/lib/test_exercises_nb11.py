@@ -12,7 +12,7 @@ from backproplab.exercises import check, evaluate, get
 from backproplab.exercises.nb11 import LONG_T
 
 from autograder.course import graded_cells, nbgrader_meta, notebook_path
-from autograder.nbtools import read_nb
+from tests.notebooks.harness import read_nb
 
 SEEDS = (0, 1, 2)
 

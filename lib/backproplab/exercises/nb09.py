@@ -69,7 +69,7 @@ class GradNorms(Exercise):
     id = "ex09_grad_norms"
     names = ("gradient_norms",)
     parts: ClassVar[dict] = {"dW": 2, "dZ": 2}
-    routes = ("backproplab.vanishing.gradient_norms",)
+    routes = ("backproplab.vanishing.gradient_norms", "backproplab.train.gradient_norms")
     hints: ClassVar[dict] = {
         "weights": "these are the norms of the weights W^l themselves: take the norms of the gradients dC/dW^l",
         "bias": "these are the norms of the bias gradients dC/db^l: take dC/dW^l",
