@@ -3,10 +3,9 @@
 - Each test cell is a docstring, ``check("<id>", <the exercise's names>)`` and a one-line hidden
   block calling the same with ``hidden=True``; it carries the ``raises-exception`` tag (Run All
   goes on) and its points are the sum of the exercise's parts.
-- Every sensitivity variant, run in this process on top of the notebook's setup cells and the
-  other solutions, gets the verdict it should: wrong ones lose points on their exercise, the
-  correct rewrite keeps them all, and every hint of every exercise fires on the variant that
-  ``FIRES`` names for it (a hint that can never fire is a bug).
+- The solution and each correct rewrite, run in this process on top of the notebook's setup
+  cells and the other solutions, pass for more seeds than the one the pipeline draws, and
+  ``FIRES`` names a wrong variant for every hint (test_assignments.py shows each one fires).
 
 These run in seconds; ``test_assignments.py`` proves the same through real kernels and grading.
 """
@@ -28,7 +27,7 @@ from tests.notebooks.harness import load_variants, read_nb
 
 matplotlib.use("Agg")
 AIDS = graded_assignments()
-SEEDS = (1, 2)
+SEEDS = (11, 12)
 
 
 def _call_names(node: ast.Call) -> tuple[str, list[str], bool]:
@@ -104,25 +103,19 @@ def _verdict(aid: str, ex_id: str, code: str | None, seed: int):
 
 
 @pytest.mark.parametrize("aid", AIDS)
-def test_solution_and_variants_in_process(aid):
-    wrong, correct, fires = load_variants(aid, with_fires=True)
+def test_solution_and_correct_rewrites_pass_for_other_seeds(aid):
+    """The pipeline grades each hand-in with one seed; here the solution and every correct
+    rewrite pass for more, in this process (the wrong variants and the hints are proven
+    through the real pipeline in test_assignments.py)."""
+    _, correct, fires = load_variants(aid, with_fires=True)
     nb = read_nb(notebook_path(aid))
     for ex_id in answer_cells(nb):
         ex = get(ex_id)
+        assert set(fires.get(ex_id, {})) == set(ex.hints), \
+            f"{ex_id}: FIRES must name a wrong variant for every hint: {sorted(ex.hints)}"
         for seed in SEEDS:
             v = _verdict(aid, ex_id, None, seed)
             assert v.passed, f"{ex_id}: the solution fails (seed {seed}): {v.message}"
-        assert set(fires.get(ex_id, {})) == set(ex.hints), \
-            f"{ex_id}: FIRES must name a wrong variant for every hint: {sorted(ex.hints)}"
-        messages = {}
-        for name, code in wrong.get(ex_id, {}).items():
-            v = _verdict(aid, ex_id, code, SEEDS[0])
-            assert not v.passed, f"{ex_id}/{name} keeps full marks"
-            messages[name] = " | ".join(c.message for c in v.cases if not c.ok)
-        for key, name in fires.get(ex_id, {}).items():
-            assert name in messages, f"{ex_id}: FIRES names {name!r}, which is not a wrong variant"
-            assert ex.hint(key) in messages[name], f"{ex_id}: hint {key!r} does not fire on {name}: {messages[name][:300]}"
-        if ex_id in correct:
-            for seed in SEEDS:
+            if ex_id in correct:
                 v = _verdict(aid, ex_id, correct[ex_id], seed)
                 assert v.passed, f"{ex_id}: the correct rewrite fails (seed {seed}): {v.message}"
