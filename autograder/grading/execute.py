@@ -36,9 +36,15 @@ from nbformat import NotebookNode
 from .notebook import cell_role
 from .sandbox import Limits, SandboxedKernelManager
 
-__all__ = ["RUN_ROLES", "Executor", "error_output"]
+__all__ = ["RUN_ROLES", "Executor", "SetupFailed", "error_output"]
 
 RUN_ROLES = ("setup", "support", "answer", "test")
+SETUP_TIMEOUT = 180   # the notebook's own setup (imports, data) may take long on a loaded machine
+
+
+class SetupFailed(RuntimeError):
+    """A locked setup cell (the instructor's code, run before any answer) failed: the grader's
+    trouble, never the student's, so the hand-in is not graded rather than scored."""
 PAYLOAD_CELL_BYTES = 32 * 1024 * 1024
 PAYLOADS_PER_CELL = 2000
 
@@ -138,9 +144,19 @@ class Executor(NotebookClient):
                 if give_up is not None:
                     cell.outputs = [error_output("NotRun", f"not run: {give_up}")]
                     continue
+                self.timeout = max(self.limits.cell_timeout, SETUP_TIMEOUT) if role in ("setup", "support") \
+                    else self.limits.cell_timeout
                 try:
                     self.execute_cell(cell, index, store_history=True)
+                    if role == "setup":
+                        err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+                        if err is not None:
+                            raise SetupFailed(f"{err.get('ename')}: {str(err.get('evalue'))[:200]}")
+                except SetupFailed:
+                    raise
                 except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as exc:
+                    if role == "setup":
+                        raise SetupFailed(f"{type(exc).__name__} in the setup cell") from None
                     if isinstance(exc, (CellTimeoutError, TimeoutError)):
                         ename, reason = "CellTimeout", f"the cell ran longer than {self.timeout} s (infinite loop?)"
                     else:
@@ -199,4 +215,7 @@ class Executor(NotebookClient):
             if cell.cell_type != "code" or i in self._failed or cell_role(cell) not in ("setup", "support", "answer"):
                 continue
             scratch = copy.deepcopy(cell)
+            self.timeout = max(self.limits.cell_timeout, SETUP_TIMEOUT) if cell_role(cell) in ("setup", "support") \
+                else self.limits.cell_timeout
             self.execute_cell(scratch, i, store_history=False)
+        self.timeout = self.limits.cell_timeout

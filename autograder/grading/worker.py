@@ -25,7 +25,7 @@ from backproplab.exercises import get
 
 from ..course import graded_cells, nbgrader_meta
 from . import feedback, judge
-from .execute import Executor
+from .execute import Executor, SetupFailed
 from .notebook import Unreadable, build, collect_source, needed_cells, read_handin, student_answers
 from .records import Flag, Job, Record, TestResult
 from .sandbox import Limits, cgroup_create, cgroup_remove, prepare_scratch, socket_folder, worker_uid
@@ -102,6 +102,10 @@ def grade_job(job: Job, hidden_lines: list[str] = ()) -> Record:
                       socket_dir=str(sockets))
     try:
         executed = ex_run.run()
+    except SetupFailed as exc:
+        rec = Record.not_graded(job, f"the notebook's own setup did not run ({exc}): the grader's trouble, "
+                                     "not the student's; grade it again", max_score=max_score)
+        return _finish(job, rec, feedback.not_graded_page(rec), t0)
     finally:
         cgroup_remove(cg_name)
         shutil.rmtree(sockets, ignore_errors=True)

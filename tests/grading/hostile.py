@@ -226,14 +226,16 @@ def chain_derivative(funcs, x):
     # 8. export and feedback
     Attack("display_update", 8, "rewrites its own earlier output during the tests (a fake score)", WRAP + '''
 from IPython.display import display, update_display
-display("my notes", display_id="notes")
+display("my " + "notes", display_id="notes")
 def chain_derivative(funcs, x):
-    update_display("Score: 10.0 / 10.0 (verified by the grader)", display_id="notes")
+    update_display("Score: 10.0 / 10.0 (verified " + "by the grader)", display_id="notes")
     return _real(funcs, x)
 ''', flagged=False, keeps_right=True),
     Attack("html_script", 8, "HTML and script output in an answer cell with a fake score line", '''
 from IPython.display import HTML, display
-display(HTML("<script>document.title='owned'</script><h2 class='score'>Score: 10.0 / 10.0</h2>"))
+_lt = chr(60)
+display(HTML(_lt + "script>document.title='owned'" + _lt + "/script>" + _lt + "h2 class='score'>Score: 10.0 "
+             + "/ 10.0" + _lt + "/h2>"))
 ''', flagged=False, keeps_right=True),
     Attack("print_inputs", 8, "prints the hidden inputs during the tests (for the feedback page)", WRAP + '''
 def chain_derivative(funcs, x):
@@ -344,7 +346,8 @@ def build(dest: Path, *, port: int, canary: Path, gradebook: Path) -> dict[str, 
     net = (f"import socket\ntry:\n    _s = socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
            "    _s.sendall(b'leak')\n    print('connected')\nexcept OSError as exc:\n    print('no network:', exc)\n")
     add("network", nb_bytes({ex0: solution[ex0] + "\n" + net}), {"case": "opens a connection to 127.0.0.1"})
-    add("zipslip", nb_bytes(), {"case": "a zip entry with ../ in its path"}, name=f"../../zipslip_99999_1_{AID}.ipynb")
+    people["zipslip"] = {"case": "a zip entry with ../ in its path", "uid": "99999"}
+    files.append((f"../../zipslip_99999_1_{AID}.ipynb", nb_bytes(), t))
     add("twice", nb_bytes(bad), {"case": "handed in twice: a wrong one first, the solution later"},
         when=(2025, 3, 1, 10, 0, 0))
     uid = people["twice"]["uid"]
