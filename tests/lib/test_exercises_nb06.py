@@ -8,6 +8,9 @@ points; malformed answers fail with a one-line message instead of crashing the j
 
 from __future__ import annotations
 
+import runpy
+
+import nbformat
 import numpy as np
 import pytest
 from backproplab import symbolic
@@ -15,8 +18,7 @@ from backproplab.activations import get as activation
 from backproplab.exercises import evaluate, get, nb06
 from backproplab.grading import forbid
 
-from autograder.course import graded_cells, nbgrader_meta, notebook_path
-from autograder.nbtools import load_variants, read_nb
+from autograder.course import REPO, graded_cells, nbgrader_meta, notebook_path
 
 AID = "06-matrix-backprop"
 IDS = ("ex06_forward", "ex06_backward", "ex06_backprop")
@@ -51,6 +53,12 @@ def backprop(weights, biases, X, Y, activations):
     dW, db = backward(weights, caches, activations, activation(activations[-1]).df(caches[-1][1]) * (A_L - Y))
     return C, dW, db
 '''
+
+
+def load_variants(aid: str, with_fires: bool = False):
+    """WRONG, CORRECT (and FIRES) of tests/notebooks/variants/<aid>.py."""
+    ns = runpy.run_path(str(REPO / "tests" / "notebooks" / "variants" / f"{aid}.py"))
+    return (ns["WRONG"], ns["CORRECT"], ns["FIRES"]) if with_fires else (ns["WRONG"], ns["CORRECT"])
 
 
 def namespace(replace: str | None = None) -> dict:
@@ -99,7 +107,7 @@ def test_partial_credit_a_right_dW_with_a_wrong_db_keeps_the_dW_points():
 
 
 def test_parts_add_up_to_the_test_cells_points():
-    cells = graded_cells(read_nb(notebook_path(AID)))
+    cells = graded_cells(nbformat.read(str(notebook_path(AID)), as_version=4))
     for ex_id in IDS:
         assert float(nbgrader_meta(cells[f"{ex_id}_tests"])["points"]) == get(ex_id).points
 

@@ -8,14 +8,16 @@ up to the test cells' points.
 
 from __future__ import annotations
 
+import runpy
+
+import nbformat
 import numpy as np
 import pytest
 from backproplab import losses
 from backproplab.activations import softmax as library_softmax
 from backproplab.exercises import evaluate, get, nb07
 
-from autograder.course import graded_cells, nbgrader_meta, notebook_path
-from autograder.nbtools import load_variants, read_nb
+from autograder.course import REPO, graded_cells, nbgrader_meta, notebook_path
 
 AID = "07-losses-and-outputs"
 IDS = ("ex07_softmax", "ex07_cross_entropy", "ex07_output_delta")
@@ -35,6 +37,12 @@ def cross_entropy(Z, Y):
 def output_delta(Z, Y):
     return softmax(Z) - Y
 '''
+
+
+def load_variants(aid: str, with_fires: bool = False):
+    """WRONG, CORRECT (and FIRES) of tests/notebooks/variants/<aid>.py."""
+    ns = runpy.run_path(str(REPO / "tests" / "notebooks" / "variants" / f"{aid}.py"))
+    return (ns["WRONG"], ns["CORRECT"], ns["FIRES"]) if with_fires else (ns["WRONG"], ns["CORRECT"])
 
 
 def namespace(replace: str | None = None) -> dict:
@@ -95,7 +103,7 @@ def cross_entropy(Z, Y):
 
 
 def test_parts_add_up_to_the_test_cells_points():
-    cells = graded_cells(read_nb(notebook_path(AID)))
+    cells = graded_cells(nbformat.read(str(notebook_path(AID)), as_version=4))
     for ex_id in IDS:
         assert float(nbgrader_meta(cells[f"{ex_id}_tests"])["points"]) == get(ex_id).points
 
