@@ -1,26 +1,30 @@
 r"""Checks of notebook 06 (backprop in matrix form).
 
-References come from the library's per-neuron loops, :mod:`backproplab.layerwise` (one example
-at a time, every sum written out): a route that shares no code with the matrix products the
-student writes. Common slips are modelled by :func:`_forward_model` and :func:`_recursion`, a
-small trusted forward pass and delta recursion with a switch for each slip; they only name a
-wrong answer, they never decide that an answer is right.
+References come from routes that share no code with the matrix products the student writes:
+the library's per-neuron loops, :mod:`backproplab.layerwise` (one example at a time, every sum
+written out), for the forward pass, the gradients and the cost; SymPy's derivative of
+$\frac12 (f(z) - y)^2$, with the symbolic route's own formula of $f$, for the output deltas.
+Common slips are modelled by :func:`_forward_model` and :func:`_recursion`, a small trusted
+forward pass and delta recursion with a switch for each slip; they only name a wrong answer,
+they never decide that an answer is right.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
+import sympy as sp
 
 from .. import activations as _act
-from .. import layerwise
+from .. import layerwise, symbolic
 from ..grading import GradingError, check_array, check_arrays, type_name
 from ._core import Case, Exercise, call
 
-__all__ = ["Backprop", "Backward", "Forward"]
+__all__ = ["Backward", "CostDelta", "Forward"]
 
 HIDDEN = ("sigmoid", "tanh", "relu", "softplus", "swish", "identity", "mish")
 OUTPUT = ("identity", "sigmoid", "tanh", "softplus")
@@ -359,81 +363,89 @@ class Backward(Exercise):
             _fail("known", self.hint("in_place"))
 
 
-class Backprop(Exercise):
-    id = "ex06_backprop"
-    names = ("backprop",)
-    parts: ClassVar[dict[str, float]] = {"cost": 1, "gradients": 2}
-    routes = ("backproplab.matrix.backprop", "backproplab.matrix.forward", "backproplab.matrix.backward",
-              "backproplab.matrix.output_delta", "backproplab.matrix.hidden_delta",
-              "backproplab.matrix.linear_forward", "backproplab.matrix.linear_backward",
-              "backproplab.matrix.activation_forward", "backproplab.matrix.activation_backward",
-              "backproplab.layerwise.forward", "backproplab.layerwise.backward", "backproplab.layerwise.backprop",
-              "backproplab.layerwise.example_loss", "backproplab.layerwise.output_error_derivative",
-              "backproplab.losses.squared_error", "backproplab.losses.squared_error_grad",
-              "backproplab.gradcheck.numerical_gradient")
+@functools.lru_cache(maxsize=16)
+def _delta_expr(name: str):
+    """SymPy's derivative of one output's loss 1/2 (f(z) - y)^2 with respect to z, for the
+    activation ``name`` (the symbolic route's own formula of f), compiled for numpy: f(z, y)."""
+    z, y = sp.symbols("z y", real=True)
+    loss = (symbolic.activation_expr(name, z) - y) ** 2 / 2
+    return sp.lambdify([z, y], sp.diff(loss, z), modules="numpy")
+
+
+class CostDelta(Exercise):
+    id = "ex06_cost_delta"
+    names = ("cost_and_delta",)
+    parts: ClassVar[dict[str, float]] = {"cost": 1, "delta": 2}
+    routes = ("backproplab.losses.squared_error", "backproplab.losses.squared_error_grad",
+              "backproplab.matrix.output_delta", "backproplab.matrix.activation_backward",
+              "backproplab.matrix.backprop", "backproplab.layerwise.example_loss",
+              "backproplab.layerwise.output_error_derivative", "backproplab.layerwise.backward",
+              "backproplab.layerwise.backprop", "backproplab.gradcheck.numerical_gradient")
     hints: ClassVar[dict[str, str]] = {
         "cost_sum": "the cost C is the mean of the m examples' losses: divide the sum by m",
         "cost_half": "one example's loss is 1/2 sum_k (a_k - y_k)^2: the factor 1/2 is missing",
-        "output_slope": "the output delta needs the output layer's slope: delta^L = f'(Z^L) * (A^L - Y)",
-        "output_sign": "delta^L = f'(Z^L) * (A^L - Y): the output minus the target, not Y - A^L",
-        "output_slope_at_A": "f'^L is evaluated at Z^L, not at the output A^L",
-        "grad_sum": "dW and db are gradients of the mean cost: multiply the sums over the batch by 1/m",
+        "slope_missing": "the output delta needs the output layer's slope: delta^L = f'(Z^L) * (A^L - Y)",
+        "sign": "delta^L = f'(Z^L) * (A^L - Y): the output minus the target, not Y - A^L",
+        "slope_at_A": "f' is evaluated at Z^L, not at the output A^L",
+        "per_example": "the deltas are per example: do not divide them by m (the 1/m goes into dW and db, once)",
     }
+
+    @staticmethod
+    def _case(Ws, bs, X, Y, acts, layout="C"):
+        As, Zs = _forward_model(Ws, bs, X, acts)
+        return As[-1], Zs[-1], Y, acts[-1], layout
 
     def cases(self, rng):
         if rng is None:
-            return [Case(p, (EX_W, EX_B, EX_X, EX_Y, ["sigmoid", "sigmoid"], "C"),
-                         EX_LABEL) for p in self.parts] + \
-                   [Case(p, (*_example2(), EX2_ACTS, "C"), EX2_LABEL) for p in self.parts]
-        specs = [([3, 4, 2], ["relu", "sigmoid"], 5, 1.0, "ReLU, a sigmoid output"),
+            ex1 = self._case(EX_W, EX_B, EX_X, EX_Y, ["sigmoid", "sigmoid"])
+            ex2 = self._case(*_example2(), EX2_ACTS)
+            return [Case(p, args, label) for args, label in ((ex1, EX_LABEL), (ex2, EX2_LABEL)) for p in self.parts]
+        specs = [([3, 4, 2], ["relu", "sigmoid"], 5, 1.0, "a sigmoid output"),
                  ([2, 1], ["identity"], 3, 1.0, "a linear neuron"),
                  ([2, 3, 3, 2], ["tanh", "swish", "tanh"], 1, 1.0, "one example (m=1)"),
                  ([2, 3, 2], ["tanh", "sigmoid"], 4, 8.0, "large |z| (saturated units)"),
-                 ([3, 2, 2], ["softplus", "identity"], 4, 1.0, "X not C-contiguous, an example of zeros")]
-        for depth in (1, 2, 3):
+                 ([3, 2, 2], ["softplus", "identity"], 4, 1.0, "not C-contiguous, a perfect example"),
+                 ([2, 3, 3], ["tanh", "softplus"], 2, 1.0, "a softplus output, m=2")]
+        for depth in (1, 2):
             sizes, acts = _random_arch(rng, depth)
             specs.append((sizes, acts, int(rng.integers(2, 7)), 1.0, "a random network"))
         out = []
         for sizes, acts, m, scale, what in specs:
             Ws, bs, X = _network(rng, sizes, acts, m, scale)
             Y = _targets(rng, acts, sizes[-1], m)
-            if "zeros" in what:
-                X[:, 1] = 0.0
+            if "perfect" in what:                 # the output equals the target for one example
+                Y[:, 0] = _forward_model(Ws, bs, X, acts)[0][-1][:, 0]
+            args = self._case(Ws, bs, X, Y, acts, "F" if "contiguous" in what else "C")
             label = f"{'-'.join(map(str, sizes))} {'/'.join(acts)}, m={m}: {what}"
-            out += [Case(p, (Ws, bs, X, Y, acts, "F" if "contiguous" in what else "C"), label) for p in self.parts]
+            out += [Case(p, args, label) for p in self.parts]
         return out
 
-    def run(self, args, backprop):
-        Ws, bs, X, Y, acts, layout = args
-        return call(backprop, Ws, bs, _layout(X, layout), Y, acts)
+    def run(self, args, cost_and_delta):
+        A_L, Z_L, Y, name, layout = args
+        return call(cost_and_delta, _layout(A_L, layout), _layout(Z_L, layout), Y, name)
 
     def judge(self, case, out):
         with _on(case.label):
             self._judge(case, out)
 
     def _judge(self, case, out):
-        Ws, bs, X, Y, acts, _ = case.args
-        if not isinstance(out, (tuple, list)) or len(out) != 3:
-            _fail("type", f"backprop should return the triple (C, dW, db), got {type_name(out)}")
-        C, dW, db = out
-        m = X.shape[1]
-        ref_C, ref_dW, ref_db = _loops(Ws, bs, X, Y, acts)
+        A_L, Z_L, Y, name, _ = case.args
+        C, delta = _pair(out, "cost_and_delta", "C, delta_L")
+        m = A_L.shape[1]
         if case.part == "cost":
-            mistakes = [(m * ref_C, self.hint("cost_sum")), (2 * ref_C, self.hint("cost_half")),
-                        (2 * m * ref_C, self.hint("cost_sum"))]
+            # the loops' own per-example loss, column by column
+            ref = float(np.mean([layerwise.example_loss([Z_L[:, j]], [None, A_L[:, j]], Y[:, j], [name],
+                                                        "squared_error") for j in range(m)]))
+            mistakes = [(m * ref, self.hint("cost_sum")), (2 * ref, self.hint("cost_half")),
+                        (2 * m * ref, self.hint("cost_sum"))]
             if m == 2:          # a factor of 2 is both slips: name both
-                mistakes = [(2 * ref_C, f"{self.hint('cost_sum')}; or {self.hint('cost_half')}"),
-                            (4 * ref_C, self.hint("cost_sum"))]
-            _scalar(C, ref_C, "C, the batch cost", batch_size=m, mistakes=mistakes)
+                mistakes = [(2 * ref, f"{self.hint('cost_sum')}; or {self.hint('cost_half')}"),
+                            (4 * ref, self.hint("cost_sum"))]
+            _scalar(C, ref, "C, the batch cost", batch_size=m, mistakes=mistakes)
             return
-        As, Zs = _forward_model(Ws, bs, X, acts)
-        caches = [(As[l], Zs[l]) for l in range(len(Ws))]
-        f = _act.get(acts[-1])
-        slips = {"output_slope": As[-1] - Y, "output_sign": f.df(Zs[-1]) * (Y - As[-1]),
-                 "output_slope_at_A": f.df(As[-1]) * (As[-1] - Y)}
-        right = _recursion(Ws, caches, acts, f.df(Zs[-1]) * (As[-1] - Y))
-        for name, got, ref, k in (("dW", dW, ref_dW, 0), ("db", db, ref_db, 1)):
-            mistakes = [(_grads(_recursion(Ws, caches, acts, d), caches)[k], self.hint(key))
-                        for key, d in slips.items()]
-            mistakes.append((_grads(right, caches, mean=False)[k], self.hint("grad_sum")))
-            check_arrays(got, ref, f"{name}", batch_size=m, mistakes=mistakes)
+        ref = np.asarray(np.broadcast_to(_delta_expr(name)(Z_L, Y), Z_L.shape), dtype=np.float64)
+        df = _act.get(name).df
+        check_array(delta, ref, "delta_L", batch_size=m,
+                    mistakes=[(A_L - Y, self.hint("slope_missing")), (df(Z_L) * (Y - A_L), self.hint("sign")),
+                              (df(A_L) * (A_L - Y), self.hint("slope_at_A")),
+                              (df(Z_L) * (A_L - Y) / m, self.hint("per_example"))])

@@ -158,55 +158,38 @@ def backward(weights, caches, activations, delta_L):
     return dW, db
 ''',
     },
-    "ex06_backprop": {
+    "ex06_cost_delta": {
         "cost_summed_over_the_batch": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
+def cost_and_delta(A_L, Z_L, Y, activation_name):
     C = 0.5 * np.sum((A_L - Y) ** 2)
-    delta_L = activation(activations[-1]).df(caches[-1][1]) * (A_L - Y)
-    dW, db = backward(weights, caches, activations, delta_L)
-    return C, dW, db
+    return C, activation(activation_name).df(Z_L) * (A_L - Y)
 ''',
         "cost_without_the_half": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
-    C = np.sum((A_L - Y) ** 2) / X.shape[1]
-    delta_L = activation(activations[-1]).df(caches[-1][1]) * (A_L - Y)
-    dW, db = backward(weights, caches, activations, delta_L)
-    return C, dW, db
+def cost_and_delta(A_L, Z_L, Y, activation_name):
+    C = np.sum((A_L - Y) ** 2) / A_L.shape[1]
+    return C, activation(activation_name).df(Z_L) * (A_L - Y)
 ''',
-        "output_delta_without_the_slope": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
-    C = 0.5 * np.sum((A_L - Y) ** 2) / X.shape[1]
-    dW, db = backward(weights, caches, activations, A_L - Y)
-    return C, dW, db
+        "delta_without_the_slope": '''
+def cost_and_delta(A_L, Z_L, Y, activation_name):
+    C = 0.5 * np.sum((A_L - Y) ** 2) / A_L.shape[1]
+    return C, A_L - Y
 ''',
         "target_minus_output": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
-    C = 0.5 * np.sum((A_L - Y) ** 2) / X.shape[1]
-    delta_L = activation(activations[-1]).df(caches[-1][1]) * (Y - A_L)
-    dW, db = backward(weights, caches, activations, delta_L)
-    return C, dW, db
+def cost_and_delta(A_L, Z_L, Y, activation_name):
+    C = 0.5 * np.sum((A_L - Y) ** 2) / A_L.shape[1]
+    return C, activation(activation_name).df(Z_L) * (Y - A_L)
 ''',
-        "output_slope_at_A": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
-    C = 0.5 * np.sum((A_L - Y) ** 2) / X.shape[1]
-    delta_L = activation(activations[-1]).df(A_L) * (A_L - Y)
-    dW, db = backward(weights, caches, activations, delta_L)
-    return C, dW, db
+        "slope_at_A": '''
+def cost_and_delta(A_L, Z_L, Y, activation_name):
+    C = 0.5 * np.sum((A_L - Y) ** 2) / A_L.shape[1]
+    return C, activation(activation_name).df(A_L) * (A_L - Y)
 ''',
-        # sums in dW and db: the delta multiplied by m undoes backward's 1/m
-        "gradients_summed_over_the_batch": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
-    m = X.shape[1]
+        # the batch mean put into the deltas: dW and db would then divide by m twice
+        "delta_divided_by_m": '''
+def cost_and_delta(A_L, Z_L, Y, activation_name):
+    m = A_L.shape[1]
     C = 0.5 * np.sum((A_L - Y) ** 2) / m
-    delta_L = activation(activations[-1]).df(caches[-1][1]) * (A_L - Y)
-    dW, db = backward(weights, caches, activations, m * delta_L)
-    return C, dW, db
+    return C, activation(activation_name).df(Z_L) * (A_L - Y) / m
 ''',
     },
 }
@@ -241,13 +224,16 @@ def backward(weights, caches, activations, delta_L):
             delta = np.einsum("kj,km->jm", weights[-k], delta) * activation(activations[-k - 1]).df(caches[-k - 1][1])
     return dW, db
 ''',
-    "ex06_backprop": '''
-def backprop(weights, biases, X, Y, activations):
-    A_L, caches = forward(weights, biases, X, activations)
-    E = A_L - Y
-    C = float(np.mean(0.5 * np.einsum("km,km->m", E, E)))
-    dW, db = backward(weights, caches, activations, E * activation(activations[-1]).df(caches[-1][1]))
-    return C, dW, db
+    # one example (column) at a time
+    "ex06_cost_delta": '''
+def cost_and_delta(A_L, Z_L, Y, activation_name):
+    m = A_L.shape[1]
+    losses, deltas = [], []
+    for j in range(m):
+        e = A_L[:, j] - Y[:, j]
+        losses.append(0.5 * float(e @ e))
+        deltas.append(activation(activation_name).df(Z_L[:, j]) * e)
+    return sum(losses) / m, np.stack(deltas, axis=1)
 ''',
 }
 
@@ -260,7 +246,7 @@ FIRES = {
                       "slope_missing": "no_slope_in_the_hidden_deltas", "sum_not_mean": "sum_instead_of_mean",
                       "db_axis": "bias_gradient_over_the_wrong_axis", "db_flat": "bias_gradient_without_keepdims",
                       "in_place": "divides_delta_L_in_place"},
-    "ex06_backprop": {"cost_sum": "cost_summed_over_the_batch", "cost_half": "cost_without_the_half",
-                      "output_slope": "output_delta_without_the_slope", "output_sign": "target_minus_output",
-                      "output_slope_at_A": "output_slope_at_A", "grad_sum": "gradients_summed_over_the_batch"},
+    "ex06_cost_delta": {"cost_sum": "cost_summed_over_the_batch", "cost_half": "cost_without_the_half",
+                        "slope_missing": "delta_without_the_slope", "sign": "target_minus_output",
+                        "slope_at_A": "slope_at_A", "per_example": "delta_divided_by_m"},
 }
