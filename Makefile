@@ -18,12 +18,12 @@ help:
 	@echo "make bench    print the benchmarks"
 	@echo "make publish  write the student edition to DEST"
 
-$(STAMP): binder/requirements.txt tests/requirements.txt lib/pyproject.toml binder/postBuild
+$(STAMP): binder/requirements.txt tests/requirements.txt autograder/requirements.txt lib/pyproject.toml binder/postBuild
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed, found " + sys.version.split()[0])'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r binder/requirements.txt -r tests/requirements.txt
+	$(PY) -m pip install -q -r binder/requirements.txt -r autograder/requirements.txt -r tests/requirements.txt
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash binder/postBuild
 	touch $(STAMP)
 
@@ -47,12 +47,12 @@ test-fast: setup
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup tests/lib
 
 release: setup
-	$(PY) -m autograder.index
-	$(PY) -m autograder.release
+	$(PY) -m autograder.build.index
+	$(PY) -m autograder.build.release
 
 check-release: setup
-	$(PY) -m autograder.index --check
-	$(PY) -m autograder.release --check
+	$(PY) -m autograder.build.index --check
+	$(PY) -m autograder.build.release --check
 
 bench: setup
 	$(PY) -m tests.bench
@@ -62,7 +62,7 @@ grade: setup browser
 
 publish: setup
 	@test -n "$(DEST)" || { echo "usage: make publish DEST=folder"; exit 1; }
-	$(PY) -m autograder.publish "$(DEST)"
+	$(PY) -m autograder.build.publish "$(DEST)"
 
 lint: setup
 	$(VENV)/bin/ruff check lib autograder tests

@@ -97,3 +97,21 @@ def strip_solution_markers(source: str) -> str:
     """The solution as a student would have written it: marker lines removed."""
     return "\n".join(line for line in source.splitlines()
                      if line.strip() not in SOLUTION_MARKERS)
+
+
+def marked_lines(source: str, markers: tuple[str, str]) -> tuple[list[str], set[str]]:
+    """Distinctive lines inside the blocks ``markers`` delimit (e.g. :data:`HIDDEN_MARKERS`),
+    and every line outside them: the one parser of nbgrader's BEGIN/END blocks."""
+    begin, end = markers
+    lines, outside, inside = [], set(), False
+    for line in source.splitlines():
+        s = line.strip()
+        if s == begin:
+            inside = True
+        elif s == end:
+            inside = False
+        elif inside and len(s) >= 12 and not s.startswith("#"):
+            lines.append(s)
+        elif not inside:
+            outside.add(s)
+    return lines, outside

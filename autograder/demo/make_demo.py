@@ -1,7 +1,7 @@
 """Regenerate the demo class: ``python -m autograder.demo.make_demo`` writes ``export.zip``.
 
-Twenty synthetic students hand in every released notebook, as a learning management system
-exports them (flat files named ``<student>_<id>_<assignment>.ipynb``): correct work, work
+Twenty synthetic students hand in every released notebook, as Canvas exports them (flat
+files named ``<login>_<user id>_<submission id>_<assignment>.ipynb``): correct work, work
 with the common mistakes of ``tests/notebooks/variants/``, unanswered work, and, on the
 first assignment, hostile hand-ins that the grader must survive and see through. Built
 from ``solutions/`` (through a fresh nbgrader release) so it follows the notebooks as
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import io
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import nbformat
 
-from autograder.course import REPO, answer_cells, graded_cells
-from autograder.grade import gradeable
-from autograder.nbtools import GradingRoot, exercise_ids, filled_submission, load_variants
+from autograder.build.authoring import filled_submission
+from autograder.course import COURSE, REPO, SOLUTIONS, answer_cells, graded_cells, notebook_path
+from autograder.grading.pipeline import gradeable
+from tests.notebooks.harness import exercise_ids, load_variants, read_nb
 
 __all__ = ["PATCHES", "STEAL", "build", "class_for"]
 
@@ -30,12 +30,10 @@ PATCHES = '''
 # "helpers" that make every check pass
 import builtins
 import numpy as np
-import backproplab.grading as _g
+import backproplab.exercises as _ex
 np.allclose = lambda *a, **k: True
-np.isclose = lambda *a, **k: True
-for _name in list(_g.__all__):
-    if _name.startswith("check"):
-        setattr(_g, _name, lambda *a, **k: None)
+_ex.check = lambda *a, **k: None
+check = lambda *a, **k: None
 builtins.abs = lambda x: 0
 '''
 
@@ -125,25 +123,25 @@ def _committed(folder: Path) -> bool:
     return bool(out.stdout.strip()) if out.returncode == 0 else folder.is_dir()
 
 
-def build(dest: Path = HERE / "export.zip", source: Path | None = None) -> Path:
-    """Write the demo export (a zip as an LMS produces it)."""
-    aids = gradeable() if source is None else gradeable(source)
-    if source is None:  # the released notebooks: those whose release in course/ is committed
-        aids = [a for a in aids if _committed(REPO / "course" / a)]
-    with tempfile.TemporaryDirectory(prefix="bpl-demo-") as tmp:
-        root = GradingRoot(Path(tmp), **({"source": source} if source else {}), aids=aids)
-        files = []
-        for i, aid in enumerate(aids):
-            rel, src = root.release_nb(aid), root.source_nb(aid)
-            other = root.source_nb(aids[1]) if i == 0 and len(aids) > 1 else None
-            other = filled_submission(root.release_nb(aids[1]), other) if other is not None else None
-            for student, data, minute in class_for(aid, rel, src, first=(i == 0), other_nb=other):
-                n = sum(1 for f in files if f[0].startswith(f"{student}_") and aid in f[0])
-                suffix = f"-{n}" if n else ""
-                sid = 1000 + sorted({"lovelace", "hopper", "turing", "noether", "gauss", "euler", "riemann",
-                                     "hilbert", "cantor", "germain", "ramanujan", "fermat", "mallory", "trudy",
-                                     "loopy", "crashy", "eve", "twice", "broken", "wrongfile"}).index(student)
-                files.append((f"{student}_{sid}_{aid}{suffix}.ipynb", data, (2025, 3, 1 + i, 12 + minute // 60, minute % 60, 0)))
+STUDENTS = ["lovelace", "hopper", "turing", "noether", "gauss", "euler", "riemann", "hilbert", "cantor", "germain",
+            "ramanujan", "fermat", "mallory", "trudy", "loopy", "crashy", "eve", "twice", "broken", "wrongfile"]
+
+
+def build(dest: Path = HERE / "export.zip", source: Path = SOLUTIONS) -> Path:
+    """Write the demo export (a zip as Canvas produces it)."""
+    aids = [a for a in gradeable(source) if _committed(REPO / "course" / a)]
+    files = []
+    for i, aid in enumerate(aids):
+        rel, src = read_nb(notebook_path(aid, COURSE)), read_nb(notebook_path(aid, source))
+        other = None
+        if i == 0 and len(aids) > 1:
+            other = filled_submission(read_nb(notebook_path(aids[1], COURSE)), read_nb(notebook_path(aids[1], source)))
+        for student, data, minute in class_for(aid, rel, src, first=(i == 0), other_nb=other):
+            n = sum(1 for f in files if f[0].startswith(f"{student}_") and aid in f[0])
+            suffix = f"-{n}" if n else ""
+            uid = 1000 + STUDENTS.index(student)
+            files.append((f"{student}_{uid}_{50_000 + len(files)}_{aid}{suffix}.ipynb", data,
+                          (2025, 3, 1 + i, 12 + minute // 60, minute % 60, 0)))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name, data, when in files:

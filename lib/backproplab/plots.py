@@ -188,6 +188,118 @@ def confusion_matrix(C: np.ndarray, ax: Axes | None = None, class_names: Sequenc
     return ax
 
 
+# ------------------------------------------------------------------------------------------
+# notebook 09 (vanishing and exploding gradients)
+def _finite(v) -> np.ndarray:
+    """float64 values with inf replaced by NaN (a gap in the line, not a warning)."""
+    a = np.asarray(v, dtype=np.float64).copy()
+    a[~np.isfinite(a)] = np.nan
+    return a
+
+
+def layer_profile(values: Mapping[str, Sequence[float]] | Sequence[float], ax: Axes | None = None, log: bool = True,
+                  ylabel: str = "", xlabel: str = "layer l") -> Axes:
+    r"""Any per-layer quantity (a gradient norm, $\mathrm{Var}(z^l)$, a Jacobian product's norm) against l = 1..L.
+
+    values: one sequence (L,) or a dict ``{label: (L,)}``; non-finite values leave a gap.
+    """
+    ax = new_axes(ax)
+    data = dict(values) if isinstance(values, Mapping) else {"": values}
+    for i, (label, v) in enumerate(data.items()):
+        v = _finite(v)
+        ax.plot(np.arange(1, v.size + 1), v, marker="o", ms=3.5, label=label or None, color=COLORS[i % len(COLORS)])
+    if log and all(np.all(_finite(v)[~np.isnan(_finite(v))] > 0) for v in data.values()):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if any(data):
+        ax.legend(fontsize=8)
+    return ax
+
+
+def gradient_panel(norms: Mapping[str, Sequence[float]], losses: Mapping[str, Sequence[float]],
+                   title: str = "", baseline: float | None = None) -> Figure:
+    r"""Two panels: per-layer gradient norms at initialisation (left, ``{label: (L,)}``) and the cost
+    during training (right, ``{label: (steps+1,)}``, log scale; ``baseline``: a dashed reference line).
+    """
+    with plt.rc_context(STYLE):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    for ax in (left, right):
+        _style(ax)
+    layer_profile(norms, ax=left, ylabel="gradient norm")
+    left.set_title("per-layer gradient norms at the start")
+    for i, (label, v) in enumerate(losses.items()):
+        v = _finite(v)
+        right.plot(np.arange(v.size), v, label=label or None, color=COLORS[i % len(COLORS)], lw=1.6)
+    if baseline is not None:
+        right.axhline(baseline, color="black", alpha=0.6, ls="--", lw=1, label="predict the mean")
+        right.set_ylim(top=30 * baseline)
+    right.set_yscale("log")
+    right.set_xlabel("gradient-descent step")
+    right.set_ylabel("cost C")
+    right.set_title("training")
+    right.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------
+# notebook 11 (backprop through time)
+def time_profile(values: Mapping[str, Sequence[float]] | Sequence[float], ax: Axes | None = None, log: bool = True,
+                 ylabel: str = "", xlabel: str = "time step t", start: int = 1) -> Axes:
+    r"""A quantity per time step (e.g. $\lVert \partial C/\partial h_t \rVert$) against t = start, start+1, ...
+
+    values: one sequence (T,) or a dict ``{label: (T,)}``; non-finite values leave a gap.
+    """
+    ax = new_axes(ax, figsize=(6.0, 3.6))
+    data = dict(values) if isinstance(values, Mapping) else {"": values}
+    for i, (label, v) in enumerate(data.items()):
+        v = _finite(v)
+        ax.plot(np.arange(start, start + v.size), v, label=label or None, color=COLORS[i % len(COLORS)], lw=1.6)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if any(data):
+        ax.legend(fontsize=8)
+    return ax
+
+
+def unrolled_rnn(T: int = 4, ax: Axes | None = None) -> Axes:
+    r"""A diagram of an Elman network unrolled over T steps: $x_t \to h_t \to \hat y_t$, $h_{t-1} \to h_t$."""
+    ax = new_axes(ax, figsize=(1.7 * T + 1.6, 2.8))
+    ax.grid(False)
+    ax.axis("off")
+
+    def box(x, y, text, color):
+        ax.text(x, y, text, ha="center", va="center", fontsize=11,
+                bbox={"boxstyle": "round,pad=0.35", "fc": color, "ec": "0.3", "lw": 0.8})
+
+    def arrow(x0, y0, x1, y1, label=""):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "0.25", "lw": 1.1})
+        if label:
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, label, ha="center", fontsize=8, color="0.3")
+
+    box(0, 1, "$h_0$", "#e8eef7")
+    for t in range(1, T + 1):
+        x = 1.7 * t
+        box(x, 0, f"$x_{t}$", "#f3f3f3")
+        box(x, 1, f"$h_{t}$", "#e8eef7")
+        box(x, 2, rf"$\hat y_{t}$", "#fbeaea")
+        arrow(x, 0.25, x, 0.75, "")
+        arrow(x, 1.25, x, 1.75, "")
+        arrow(x - 1.7 + 0.3, 1, x - 0.3, 1, "$W_{hh}$")
+    ax.text(1.7 + 0.15, 0.5, "$W_{xh}$", fontsize=8, color="0.3")
+    ax.text(1.7 + 0.15, 1.5, "$W_{hy}$", fontsize=8, color="0.3")
+    ax.set_xlim(-0.6, 1.7 * T + 0.6)
+    ax.set_ylim(-0.5, 2.5)
+    return ax
+
+
+__all__ += ["gradient_panel", "layer_profile", "time_profile", "unrolled_rnn"]
+
+
 # -- notebook 06 (backprop in matrix form): how the work grows --------------------------------
 from matplotlib.ticker import NullLocator
 

@@ -239,7 +239,7 @@ def _int(x) -> int:
         raise WireError("malformed integer")
     if isinstance(x, int):
         return x
-    if isinstance(x, str) and re.fullmatch(r"-?\d{1,%d}" % LIMITS.int_digits, x):
+    if isinstance(x, str) and re.fullmatch(rf"-?\d{{1,{LIMITS.int_digits}}}", x):
         return int(x)
     raise WireError("malformed integer")
 
@@ -265,8 +265,7 @@ def encode(x, depth: int = 0):
     if isinstance(x, np.ndarray):
         if x.dtype.str not in _DTYPES:
             return {"opaque": f"numpy array of dtype {x.dtype}"}
-        a = np.ascontiguousarray(x)
-        return {"nd": [a.dtype.str, list(a.shape), base64.b64encode(a.tobytes()).decode()]}
+        return {"nd": [x.dtype.str, list(x.shape), base64.b64encode(x.tobytes(order="C")).decode()]}
     if isinstance(x, np.generic) and not isinstance(x, np.object_):
         if x.dtype.str not in _DTYPES:
             return {"opaque": f"numpy {type(x).__name__}"}

@@ -57,7 +57,7 @@ def run() -> None:
         return
     from playwright.sync_api import sync_playwright
 
-    from autograder.index import INDEX_URLPATH
+    from autograder.build.index import INDEX_URLPATH
 
     print("\nJupyterLab, time to a usable page (server start -> notebook rendered, kernel idle, in chromium):")
     with sync_playwright() as p:

@@ -15,8 +15,8 @@ import urllib.request
 
 import nbformat
 
+from autograder.build.index import INDEX_ID, INDEX_URLPATH, build_index, is_stale
 from autograder.course import COURSE, REPO, graded_assignments, graded_cells, notebook_path
-from autograder.index import INDEX_ID, INDEX_URLPATH, build_index, is_stale
 
 LINK = re.compile(r"\]\(([^)\s]+\.ipynb)\)")
 
@@ -32,7 +32,7 @@ def urlpaths(text: str) -> list[str]:
 
 
 def test_index_is_up_to_date_with_the_notebooks():
-    assert not is_stale(), "solutions/00-index is stale: run `python -m autograder.index`"
+    assert not is_stale(), "solutions/00-index is stale: run `python -m autograder.build.index`"
 
 
 def test_index_links_every_notebook_and_every_link_opens_one():
@@ -42,7 +42,7 @@ def test_index_links_every_notebook_and_every_link_opens_one():
         assert (here / link).resolve().is_file(), f"the index links {link}, which is not in course/"
     linked = {link.split("/")[-2] for link in links}
     missing = set(graded_assignments()) - linked
-    assert not missing, f"the index does not list {sorted(missing)}: run `python -m autograder.index`"
+    assert not missing, f"the index does not list {sorted(missing)}: run `python -m autograder.build.index`"
 
 
 def test_index_has_goals_for_every_notebook_and_no_exercise():

@@ -13,9 +13,17 @@ import time
 import nbformat
 import pytest
 
-from autograder.course import COURSE, REPO, SOLUTIONS, answer_cells, graded_assignments, notebook_path
-from autograder.index import INDEX_URLPATH
-from autograder.nbtools import filled_submission, read_nb, strip_solution_markers
+from autograder.build.authoring import filled_submission
+from autograder.build.index import INDEX_URLPATH
+from autograder.course import (
+    COURSE,
+    REPO,
+    SOLUTIONS,
+    answer_cells,
+    graded_assignments,
+    notebook_path,
+    strip_solution_markers,
+)
 from tests.binder.test_index import urlpaths
 from tests.browser.lab import (
     close_dialog,
@@ -28,6 +36,7 @@ from tests.browser.lab import (
     run_and_wait,
     type_into_cell,
 )
+from tests.notebooks.harness import read_nb
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("binder")]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from autograder.build.publish import ENTRIES, PublishError, edition_leaks, publish
+from autograder.build.release import secret_lines
 from autograder.course import COURSE, HIDDEN_MARKERS, SOLUTION_MARKERS
-from autograder.publish import ENTRIES, PublishError, edition_leaks, publish
-from autograder.release import secret_lines
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ import warnings
 import matplotlib
 import numpy as np
 import pytest
+from backproplab.exercises import evaluate, get
 
 from autograder.course import answer_cells, graded_assignments, graded_cells, nbgrader_meta, notebook_path
 from autograder.course import strip_solution_markers as strip
-from autograder.nbtools import load_variants, read_nb
-from backproplab.exercises import evaluate, get
+from tests.notebooks.harness import load_variants, read_nb
 
 matplotlib.use("Agg")
 AIDS = graded_assignments()

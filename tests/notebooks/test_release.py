@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+from autograder.build.release import check_release, find_leaks, secret_lines
 from autograder.course import COURSE, assignments, notebook_path
-from autograder.release import check_release, find_leaks, secret_lines
 
 
 def test_every_assignment_is_released():

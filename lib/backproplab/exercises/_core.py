@@ -225,8 +225,8 @@ def run_case(ex: Exercise, args: tuple, objs: Sequence) -> dict:
     except GradingError as exc:
         return {"fail": [exc.kind, str(exc)]}
     except Exception as exc:  # noqa: BLE001 - the test could not use what the student wrote
-        return {"fail": ["exception", f"the test could not use your code: {type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0][:200]}"]}
+        said = (str(exc).splitlines() or [""])[0][:200]
+        return {"fail": ["exception", f"the test could not use your code: {type(exc).__name__}: {said}"]}
 
 
 def _payload(index: int, result: dict) -> dict:
@@ -273,7 +273,7 @@ def decode_result(text: Any) -> dict:
     if isinstance(r, dict) and set(r) == {"fail"} and isinstance(r["fail"], list) and len(r["fail"]) == 2 \
             and all(isinstance(x, str) for x in r["fail"]):
         kind, msg = r["fail"]
-        kind = kind if KINDS.match(kind) else "exception"
+        kind = kind if KINDS.match(kind) and kind != "ok" else "exception"
         return {"fail": [kind, " ".join(msg.split())[:MESSAGE_CHARS]]}
     return {"fail": ["type", "the output could not be graded: not a test result"]}
 
@@ -344,9 +344,8 @@ def check(exercise_id: str, *objs: Callable | type, hidden: bool = False) -> Non
         cases = [_visible(c, False) for c in ex.cases(np.random.default_rng())]
     else:
         cases = ex.all_cases(None)
-    v = evaluate(ex, objs, cases)
-    if not v.passed:
-        f = v.first_failure()
+    f = evaluate(ex, objs, cases).first_failure()
+    if f is not None:
         raise GradingError(f.message, f.kind)
 
 

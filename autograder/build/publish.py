@@ -1,6 +1,6 @@
 """Write the student edition of the course to a folder, for a public repository.
 
-    python -m autograder.publish DEST        # or: make publish DEST=../backprop-course-public
+    python -m autograder.build.publish DEST        # or: make publish DEST=../backprop-course-public
 
 DEST receives ``course/`` (the nbgrader release, rebuilt from ``solutions/``; by default the
 command first checks that the committed ``course/`` equals that build), ``lib/`` (the ``backproplab`` package),
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .course import COURSE, HIDDEN_MARKERS, REPO, SOLUTION_MARKERS, SOLUTIONS
+from ..course import COURSE, HIDDEN_MARKERS, REPO, SOLUTION_MARKERS, SOLUTIONS
 from .release import build_release, check_release, find_leaks, secret_lines
 
 __all__ = ["ENTRIES", "STUDENT_README", "PublishError", "edition_leaks", "publish"]
@@ -138,7 +138,7 @@ def publish(dest: Path, course: Path = COURSE, source: Path = SOLUTIONS, check_s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m autograder.publish", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m autograder.build.publish", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dest", type=Path, help="folder to write the student edition into (e.g. a public repo checkout)")
     ap.add_argument("--no-sync-check", action="store_true", help="skip checking that course/ matches solutions/")

@@ -1,8 +1,8 @@
 """Regenerate ``course/`` from ``solutions/`` with nbgrader (always forced).
 
-    python -m autograder.release            # rebuild course/
-    python -m autograder.release --check    # fail if course/ differs from a fresh build
-    python -m autograder.release --only 02-computational-graphs   # rebuild one assignment
+    python -m autograder.build.release            # rebuild course/
+    python -m autograder.build.release --check    # fail if course/ differs from a fresh build
+    python -m autograder.build.release --only 02-computational-graphs   # rebuild one assignment
 
 A release is built in a private temporary course root, then compared with or
 copied over ``course/``, so a failed build never leaves a half-written release and
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import (
+from ..course import (
     COURSE,
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
@@ -29,6 +29,7 @@ from .course import (
     assignments,
     graded_cells,
     make_config,
+    marked_lines,
     notebook_path,
 )
 
@@ -89,22 +90,6 @@ def check_release(course: Path = COURSE, source: Path = SOLUTIONS) -> list[str]:
         return problems
 
 
-def _block_lines(source: str, begin: str, end: str) -> tuple[list[str], set[str]]:
-    """Distinctive lines inside the marked blocks, and every line outside them."""
-    lines, outside, inside = [], set(), False
-    for line in source.splitlines():
-        s = line.strip()
-        if s == begin:
-            inside = True
-        elif s == end:
-            inside = False
-        elif inside and len(s) >= 12 and not s.startswith("#"):
-            lines.append(s)
-        elif not inside:
-            outside.add(s)
-    return lines, outside
-
-
 def secret_lines(source: Path = SOLUTIONS) -> list[tuple[str, str, str]]:
     """``(assignment/grade_id, kind, line)`` for every distinctive solution or hidden-test line.
 
@@ -119,7 +104,7 @@ def secret_lines(source: Path = SOLUTIONS) -> list[tuple[str, str, str]]:
         for kind, cells, markers in (("solution", answer_cells(nb), SOLUTION_MARKERS),
                                      ("hidden test", graded_cells(nb), HIDDEN_MARKERS)):
             for gid, cell in cells.items():
-                lines, outside = _block_lines(cell.source, *markers)
+                lines, outside = marked_lines(cell.source, markers)
                 secret += [(f"{aid}/{gid}", kind, ln) for ln in lines]
                 public -= set(lines) - outside
         out += [(where, kind, ln) for where, kind, ln in secret if ln not in public]

@@ -1,7 +1,7 @@
 """The course index, ``00-index``: every notebook with its goals, generated from the notebooks.
 
-    python -m autograder.index            # rewrite solutions/00-index and release it into course/
-    python -m autograder.index --check    # fail if the index is stale (a notebook was added or retitled)
+    python -m autograder.build.index            # rewrite solutions/00-index and release it into course/
+    python -m autograder.build.index --check    # fail if the index is stale (a notebook was added or retitled)
 
 The index is an assignment without exercises (``00-*`` is front matter, see
 :func:`autograder.course.graded_assignments`), so nbgrader releases it like every notebook and
@@ -18,8 +18,8 @@ import sys
 
 import nbformat
 
+from ..course import COURSE, SOLUTIONS, graded_assignments, notebook_path
 from .authoring import code, md, notebook
-from .course import COURSE, SOLUTIONS, graded_assignments, notebook_path
 
 INDEX_ID = "00-index"
 # The Binder urlpath and `make lab`'s page: the index as nbgrader releases it.
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.check:
         stale = is_stale()
-        print("the index is stale: run `python -m autograder.index`" if stale else "the index is up to date")
+        print("the index is stale: run `python -m autograder.build.index`" if stale else "the index is up to date")
         return 1 if stale else 0
     changed = write_index()
     from .release import build_release

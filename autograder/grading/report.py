@@ -16,7 +16,7 @@ import io
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .course import graded_cells
+from ..course import graded_cells
 
 __all__ = ["write_report"]
 
@@ -41,11 +41,12 @@ def _png(fig, path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _exercise_figure(aid, tests, maxes, results, students, fig_dir, tamper_zero=True):
+def _exercise_figure(aid, tests, maxes, records, students, fig_dir, tamper_zero=True):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 0.55 * len(tests) + 2.2),
                                    gridspec_kw={"width_ratios": [1.6, 1]}, constrained_layout=True)
@@ -54,16 +55,17 @@ def _exercise_figure(aid, tests, maxes, results, students, fig_dir, tamper_zero=
               "crash": "crashed / timed out", "missing": "not graded / not handed in"}
     counts = {g: Counter() for g in tests}
     for s in students:
-        r = results.get((s, aid))
+        r = records.get((s, aid))
         for g in tests:
-            t = (r or {}).get("tests", {}).get(g) if r and r.get("status") == "graded" else None
+            t = r.tests.get(g) if r is not None and r.graded else None
+            crashed = r is not None and any(f.kind in ("crash", "timeout") and f.where == g for f in r.flags)
             if t is None:
                 counts[g]["missing"] += 1
-            elif t.get("ename") in ("KernelDied", "CellTimeout", "NotRun"):
+            elif crashed:
                 counts[g]["crash"] += 1
-            elif t["score"] >= t["max"]:
+            elif t.score >= t.max_score:
                 counts[g]["full"] += 1
-            elif t["score"] > 0:
+            elif t.score > 0:
                 counts[g]["partial"] += 1
             else:
                 counts[g]["failed"] += 1
@@ -75,14 +77,15 @@ def _exercise_figure(aid, tests, maxes, results, students, fig_dir, tamper_zero=
         left = [a + b for a, b in zip(left, vals)]
     ax1.invert_yaxis()
     ax1.set_xlabel("students")
+    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set_title(f"{aid}: each exercise")
     ax1.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=3, fontsize=8, frameon=False)
-    totals = [0.0 if r.get("tampering") and tamper_zero else r["score"]
-              for (s, a), r in results.items() if a == aid and r.get("status") == "graded"]
+    totals = [r.counted_score(tamper_zero) for (s, a), r in records.items() if a == aid and r.graded]
     mx = sum(maxes.values())
     ax2.hist(totals, bins=[x - 0.5 for x in range(int(mx) + 2)] if mx <= 40 else 20, color="#1565c0", rwidth=0.85)
     ax2.set_xlabel(f"notebook score (of {mx:g})")
     ax2.set_ylabel("students")
+    ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_title("score distribution (graded hand-ins)")
     src = _png(fig, fig_dir / f"{aid}.png")
     plt.close(fig)
@@ -98,15 +101,31 @@ def _table(head, rows, num=()):
     return "".join(out) + "</table>"
 
 
-def write_report(out: Path, aids, sources, students, results, problems, ignored, leak_warnings,
-                 tamper_zero: bool) -> Path:
+def write_report(out: Path, aids, releases, students, records, problems, ignored, tamper_zero: bool,
+                 quiet: bool = False) -> Path:
+    """``out/report.html`` and ``out/report/*.png``; rewritten only when the records changed."""
+    import hashlib
+    import json
+
     e = html.escape
+    key = hashlib.sha256(json.dumps([sorted((k, a, r.key, r.status) for (k, a), r in records.items()),
+                                     sorted(map(str, problems)), sorted(students), tamper_zero, aids],
+                                    default=str).encode()).hexdigest()
+    stamp = out / "report" / ".key"
+    path = out / "report.html"
+    if path.exists() and stamp.exists() and stamp.read_text() == key:
+        return path
     fig_dir = out / "report"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    graded = [r for r in results.values() if r.get("status") == "graded"]
-    not_graded = [(s, a, r.get("reason", "")) for (s, a), r in sorted(results.items()) if r.get("status") != "graded"]
-    not_graded += [(s or "?", a or "?", why) for s, a, why in problems if (s, a) not in results]
-    flagged = [(s, a, r) for (s, a), r in sorted(results.items()) if r.get("tampering")]
+
+    def who(k):
+        s = students.get(k)
+        return f"{e(s.display)} <span class='muted'>({e(k)})</span>" if s and s.name and s.name != k else e(k)
+
+    graded = [r for r in records.values() if r.graded]
+    not_graded = [(k, a, r.reason) for (k, a), r in sorted(records.items()) if not r.graded]
+    not_graded += [(k or "?", a or "?", why) for k, a, why in problems if (k, a) not in records]
+    flagged = [(k, a, r) for (k, a), r in sorted(records.items()) if r.tampering]
     parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>Class report</title><style>{CSS}</style>"
               "</head><body><h1>Class report</h1>"),
              f"<p class='muted'>{len(students)} students · {len(aids)} assignment(s): {e(', '.join(aids))}</p>",
@@ -114,18 +133,17 @@ def write_report(out: Path, aids, sources, students, results, problems, ignored,
              f"<div class='card'><b>{len(students)}</b>students</div>",
              f"<div class='card'><b>{len(graded)}</b>hand-ins graded</div>",
              f"<div class='card'><b class='{'bad' if not_graded else ''}'>{len(not_graded)}</b>could not be graded</div>",
-             f"<div class='card'><b class='{'bad' if flagged else ''}'>{len(flagged)}</b>flagged for tampering</div>",
+             f"<div class='card'><b class='{'bad' if flagged else ''}'>{len(flagged)}</b>flagged for review</div>",
              "</div>"]
-    for w in leak_warnings:
-        parts.append(f"<p class='bad'>⚠ {e(w)}</p>")
     for aid in aids:
-        tests = list(graded_cells(sources[aid]))
-        maxes = {g: float(c.metadata.nbgrader.get("points", 0)) for g, c in graded_cells(sources[aid]).items()}
-        if not any(a == aid for (_, a) in results):
+        cells = graded_cells(releases[aid])
+        tests = list(cells)
+        maxes = {g: float(c.metadata.nbgrader.get("points", 0)) for g, c in cells.items()}
+        if not any(a == aid for (_, a) in records):
             continue
-        src, counts = _exercise_figure(aid, tests, maxes, results, students, fig_dir, tamper_zero)
-        mine = [r for (s, a), r in results.items() if a == aid and r.get("status") == "graded"]
-        mean = sum(0.0 if r.get("tampering") and tamper_zero else r["score"] for r in mine) / len(mine) if mine else 0
+        src, counts = _exercise_figure(aid, tests, maxes, records, students, fig_dir, tamper_zero)
+        mine = [r for (s, a), r in records.items() if a == aid and r.graded]
+        mean = sum(r.counted_score(tamper_zero) for r in mine) / len(mine) if mine else 0
         parts.append(f"<h2>{e(aid)}</h2><p>{len(mine)} graded hand-in(s); mean {mean:.2f} of "
                      f"{sum(maxes.values()):g} points.</p><img alt='scores of {e(aid)}' src='{src}'>")
         rows = []
@@ -135,11 +153,11 @@ def write_report(out: Path, aids, sources, students, results, problems, ignored,
             kinds: Counter = Counter()
             msgs: dict[str, Counter] = defaultdict(Counter)
             for r in mine:
-                t = r["tests"].get(g)
-                if t and t["score"] < t["max"]:
-                    kind = (t.get("kinds") or [t.get("ename") or "failed"])[-1]
+                t = r.tests.get(g)
+                if t and t.score < t.max_score:
+                    kind = (t.kinds or ["failed"])[0]
                     kinds[kind] += 1
-                    msgs[kind][t.get("message") or t.get("ename") or ""] += 1
+                    msgs[kind][t.message] += 1
             common = "<br>".join(f"<b>{e(k)}</b> × {c}: <span class='muted'>{e(msgs[k].most_common(1)[0][0][:160])}</span>"
                                  for k, c in kinds.most_common(4)) or "<span class='muted'>none</span>"
             rows.append([f"<code>{e(g.removesuffix('_tests'))}</code>", f"{maxes[g]:g}", f"{full}/{n}", common])
@@ -148,27 +166,24 @@ def write_report(out: Path, aids, sources, students, results, problems, ignored,
                               rows, num=(1, 2)))
     parts.append("<h2>Hand-ins that could not be graded</h2>")
     parts.append(_table(["student", "assignment", "reason"],
-                        [[e(s), e(a), f"<span class='bad'>{e(why)}</span>"] for s, a, why in not_graded])
+                        [[who(k), e(a), f"<span class='bad'>{e(why)}</span>"] for k, a, why in not_graded])
                  if not_graded else "<p class='muted'>none</p>")
-    crashes = []
-    for (s, a), r in sorted(results.items()):
-        for g, t in r.get("tests", {}).items():
-            if t.get("ename") in ("KernelDied", "CellTimeout", "NotRun"):
-                crashes.append([e(s), e(a), f"<code>{e(g)}</code>", e(t.get("message", ""))])
+    crashes = [[who(k), e(a), f"<code>{e(f.where)}</code>", e(f.message)]
+               for (k, a), r in sorted(records.items()) for f in r.flags if f.kind in ("crash", "timeout")]
     parts.append("<h2>Exercises that crashed or timed out</h2><p class='muted'>The kernel was restarted "
                  "and the rest of the notebook graded; only these exercises lost their points.</p>")
     parts.append(_table(["student", "assignment", "test", "reason"], crashes) if crashes
                  else "<p class='muted'>none</p>")
-    parts.append("<h2>Flagged for tampering</h2><p class='muted'>Patches of numpy, the grading helpers, "
-                 "builtins or IPython were undone before every test, so they earned nothing; "
-                 + ("these hand-ins are scored 0 for your review." if tamper_zero else "their repaired scores are kept.")
+    parts.append("<h2>Flagged for review</h2><p class='muted'>Answer cells that reach for the kernel's or the "
+                 "grader's internals, or for the library's own answer. Scores are decided outside the student's "
+                 "kernel, so this code earned nothing; "
+                 + ("these hand-ins count 0 until you review them." if tamper_zero else "their scores are kept.")
                  + "</p>")
     parts.append(_table(["student", "assignment", "what was found"],
-                        [[e(s), e(a), "<br>".join(e(p) for p in r["tampering"][:8])
-                          + (f"<br>… {len(r['tampering']) - 8} more" if len(r["tampering"]) > 8 else "")]
-                         for s, a, r in flagged]) if flagged else "<p class='muted'>none</p>")
-    notes = [[e(s), e(a), "<br>".join(e(n) for n in r.get("notes", []))]
-             for (s, a), r in sorted(results.items()) if r.get("notes")]
+                        [[who(k), e(a), "<br>".join(e(str(f)) for f in r.tampering[:8])
+                          + (f"<br>… {len(r.tampering) - 8} more" if len(r.tampering) > 8 else "")]
+                         for k, a, r in flagged]) if flagged else "<p class='muted'>none</p>")
+    notes = [[who(k), e(a), "<br>".join(e(n) for n in r.notes)] for (k, a), r in sorted(records.items()) if r.notes]
     parts.append("<h2>Notes</h2><p class='muted'>Edited, deleted, duplicated or retyped test cells were "
                  "replaced by the originals; these do not change a score.</p>")
     parts.append(_table(["student", "assignment", "notes"], notes) if notes else "<p class='muted'>none</p>")
@@ -176,6 +191,6 @@ def write_report(out: Path, aids, sources, students, results, problems, ignored,
         parts.append(f"<p class='muted'>Ignored {len(ignored)} file(s) of the export that are not notebooks: "
                      f"{e(', '.join(ignored[:10]))}{' …' if len(ignored) > 10 else ''}</p>")
     parts.append("</body></html>")
-    path = out / "report.html"
     path.write_text("\n".join(parts))
+    stamp.write_text(key)
     return path

@@ -18,7 +18,7 @@ Each submission's kernel is started as::
   so it needs no network; the wall clock is enforced by the grader (cell timeout, then kill).
 
 :class:`SandboxedKernelManager` is a jupyter_client kernel manager that launches kernels
-this way; nbgrader's execute step uses it through :mod:`autograder.execute`.
+this way; the grading executor uses it (:mod:`autograder.grading.execute`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cell constructors for writing a course notebook with correct nbgrader metadata.
 
-    from autograder.authoring import md, code, setup, answer, tests, notebook
+    from autograder.build.authoring import md, code, setup, answer, tests, notebook
     nb = notebook([md("# 01 · ..."), setup("import numpy as np"), answer("ex01_chain", src),
                    tests("ex01_chain", test_src, points=2)])
     nbformat.write(nb, "solutions/01-chain-rule/01-chain-rule.ipynb")
@@ -19,7 +19,7 @@ import textwrap
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-__all__ = ["HOW_TO", "answer", "code", "md", "notebook", "setup", "tests"]
+__all__ = ["HOW_TO", "answer", "code", "filled_submission", "md", "notebook", "setup", "tests"]
 
 HOW_TO = """\
 > **How to work on this notebook.** Run the cells from the top (*Run ▸ Run All Cells* is fine:
@@ -86,4 +86,25 @@ def notebook(cells: list) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
     for i, c in enumerate(nb.cells):
         c["id"] = f"c{i:02d}"
+    return nb
+
+
+def filled_submission(release_nb: nbformat.NotebookNode, source_nb: nbformat.NotebookNode,
+                      replace: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """A student's notebook: the release with every answer cell filled in.
+
+    Answer cells get the source's solution (marker lines removed), except those named in
+    ``replace`` (grade_id -> code), which get that code instead. Used for the demo class and
+    the tests' sensitivity variants.
+    """
+    from ..course import answer_cells, strip_solution_markers
+
+    replace = replace or {}
+    solutions = answer_cells(source_nb)
+    unknown = set(replace) - set(solutions)
+    if unknown:
+        raise KeyError(f"no answer cell with grade_id {sorted(unknown)}")
+    nb = nbformat.from_dict(release_nb)
+    for gid, cell in answer_cells(nb).items():
+        cell.source = replace[gid] if gid in replace else strip_solution_markers(solutions[gid].source)
     return nb
