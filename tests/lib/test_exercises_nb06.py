@@ -119,7 +119,7 @@ def test_the_references_agree_with_the_exact_oracle_on_the_visible_networks():
         C2, dW2, db2 = symbolic.backprop(Ws, bs, X, Y, acts)
         assert np.isclose(C, C2, rtol=1e-12)
         assert all(np.allclose(a, b, rtol=1e-10, atol=1e-14) for a, b in zip(dW + db, dW2 + db2))
-        As, Zs = nb06._forward_model(Ws, bs, X, acts)
+        _, Zs = nb06._forward_model(Ws, bs, X, acts)
         delta = nb06._delta_expr(acts[-1])(Zs[-1], Y)
         # db^L = mean over the examples of delta^L
         assert np.allclose(np.mean(delta, axis=1, keepdims=True), db2[-1], rtol=1e-10, atol=1e-14)
