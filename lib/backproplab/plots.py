@@ -298,3 +298,47 @@ def unrolled_rnn(T: int = 4, ax: Axes | None = None) -> Axes:
 
 
 __all__ += ["gradient_panel", "layer_profile", "time_profile", "unrolled_rnn"]
+
+
+# -- notebook 06 (backprop in matrix form): how the work grows --------------------------------
+from matplotlib.ticker import NullLocator
+
+__all__ += ["scaling"]
+
+
+def scaling(x: Sequence[float], series: Mapping[str, Sequence[float]], ax: Axes | None = None,
+            xlabel: str = "n", ylabel: str = "seconds", slopes: Sequence[int] | Mapping[int, str] = (),
+            var: str = "n", logx: bool = True, title: str | None = None) -> Axes:
+    r"""Cost against size on log-log axes: one line with markers per series, and a dotted guide line
+    $\propto$ ``var``$^k$ for each k in ``slopes``, through the last point of the first series, or
+    of the series that ``slopes`` maps k to (``{2: "reverse", 3: "forward"}``).
+
+    x (k,) sizes, series: ``{label: (k,) positive values}`` -> Axes. The sizes are the x ticks.
+    """
+    ax = new_axes(ax)
+    xs = np.asarray(x, dtype=np.float64)
+    data = {label: np.asarray(v, dtype=np.float64) for label, v in series.items()}
+    for label, v in data.items():
+        if v.shape != xs.shape:
+            raise ValueError(f"series {label!r} has {v.size} values for {xs.size} sizes")
+    markers = "osD^v<>"
+    for i, (label, v) in enumerate(data.items()):
+        ax.plot(xs, v, marker=markers[i % len(markers)], label=label, color=COLORS[i % len(COLORS)], lw=1.6)
+    anchors = dict(slopes) if isinstance(slopes, Mapping) else {k: next(iter(data), None) for k in slopes}
+    for k, label in anchors.items():
+        if label not in data:
+            raise ValueError(f"no series {label!r} to draw the guide of slope {k} through")
+        v = data[label]
+        power = var if k == 1 else f"{var}^{{{k}}}"
+        ax.plot(xs, v[-1] * (xs / xs[-1]) ** k, ":", color=COLORS[-1], lw=1.2, label=rf"$\propto {power}$ (guide)")
+    ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
