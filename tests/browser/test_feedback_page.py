@@ -94,6 +94,8 @@ def test_a_flagged_hand_in_says_why_and_what_the_student_can_do(klass, offline, 
     text = " ".join(note.inner_text().split())
     assert "Your hand-in was flagged for review" in text
     assert "import inspect" in text, "the note shows the line that was flagged"
+    assert not re.search(r"&(#x?[0-9a-f]+|amp|lt|gt|quot);", text, re.IGNORECASE), \
+        f"HTML escaped twice in the note: {text[:300]}"
     assert "hand in again" in text and "write to your instructor" in text, "what the student can do"
     assert "0 points" in text, "why tests that passed show 0"
     assert page.blocked == []

@@ -24,7 +24,7 @@ from autograder.grading.sheets import (
     read_roster,
     write_sheets,
 )
-from tests.grading.lms import AID, FIXTURES, by_column, graded, read_csv
+from tests.grading.lms import AID, CLASSES, FIXTURES, by_column, graded, read_csv, unpack
 
 # ---------------------------------------------------------------------------------------------
 # The formats as the LMSs read them (their code is the reference; see autograder/grading/sheets.py)
@@ -261,6 +261,21 @@ def test_an_unreadable_roster_is_one_clear_line(tmp_path, text, message):
     with pytest.raises(GradeError, match=re.escape(message)) as exc:
         read_roster(path)
     assert "\n" not in str(exc.value)
+
+
+def test_the_lms_zips_read_like_their_folders(tmp_path):
+    """A download reads the same zipped as unzipped: the same hand-ins under the same keys and names,
+    byte for byte, and nothing unreadable (the end-to-end tests below grade the unzipped folders)."""
+    from autograder.course import COURSE, answer_cells, notebook_path
+    from autograder.grading.export import read_export
+
+    ids = {AID: set(answer_cells(nbformat.read(str(notebook_path(AID, COURSE)), as_version=4)))}
+    for kind, (zipped, _) in CLASSES.items():
+        from_zip = read_export(zipped, [AID], ids)
+        from_folder = read_export(unpack(zipped, tmp_path / kind), [AID], ids)
+        assert from_zip.problems == [] == from_folder.problems, from_zip.problems[:2]
+        assert {k: (h.student.name, h.data) for k, h in from_zip.handins.items()} == \
+               {k: (h.student.name, h.data) for k, h in from_folder.handins.items()}
 
 
 # ---------------------------------------------------------------------------------------------
