@@ -254,7 +254,7 @@ def test_read_roster_reads_canvas_moodle_and_plain(tmp_path):
     ("name,score\nAda,3\n", "has no 'id' column"),
     ("id,name,email\n7,Ada,a@x\n7,Bob,b@x\n", "ambiguous: id '7'"),
     ("id,name,email\n", "no student rows"),
-])
+], ids=["unknown format", "one id twice", "no students"])
 def test_an_unreadable_roster_is_one_clear_line(tmp_path, text, message):
     path = tmp_path / "roster.csv"
     path.write_text(text)
