@@ -107,6 +107,18 @@ LIBRARY_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("ex05_forward", "ex05_backward"),
         ("the neuron-by-neuron loops, one of the course's three routes to one gradient (COURSE.md): notebooks "
          "03-05 draw and compare with it")),
+    "lib/backproplab/init.py": (
+        ("ex09_init",),
+        ("the Glorot and He initializers: notebook 09's depth/scale panel and its which-trains experiment run on "
+         "them, and the training code initialises with them")),
+    "lib/backproplab/rnn.py": (
+        ("ex11_forward", "ex11_bptt", "ex11_clip"),
+        ("the Elman network with loop-based backpropagation through time, truncation and clipping: notebook 11's "
+         "figures and its truncated-BPTT and clipping experiments run on it before the exercises are answered")),
+    "lib/backproplab/exercises/nb11.py": (
+        ("ex11_clip",),
+        ("notebook 11's checks, which Validate runs in the student's kernel: the reference for clipping is the "
+         "clipping formula itself")),
 }
 
 # Lines that solutions and the library share by construction, and that say nothing of an answer on their own.
@@ -115,6 +127,11 @@ COMMON_LINES: frozenset[str] = frozenset({
     "return dW, db",                # what every backward pass returns
     "for f in funcs:",              # a loop over a list of functions
     "for _trial in range(5):",      # a loop header of a test
+    "L = len(weights)",             # the depth, as the notation table defines it
+    "T = X.shape[0]",               # the number of time steps of a sequence
+    "T, _, m = X.shape",            # a batch of sequences: time steps, features, examples
+    "for t in range(1, T + 1):",    # forward through time
+    "for t in range(T, 0, -1):",    # backward through time
 })
 
 
