@@ -91,6 +91,8 @@ def test_a_flagged_hand_in_says_why_and_what_the_student_can_do(klass, offline, 
     _open(page, klass / "feedback" / "1015" / f"{AID}.html")
     note = page.locator(".text_cell_render", has_text="flagged for review").first
     note.wait_for()
+    note.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "feedback-flagged.png"))
     text = " ".join(note.inner_text().split())
     assert "Your hand-in was flagged for review" in text
     assert "import inspect" in text, "the note shows the line that was flagged"
@@ -99,8 +101,6 @@ def test_a_flagged_hand_in_says_why_and_what_the_student_can_do(klass, offline, 
     assert "hand in again" in text and "write to your instructor" in text, "what the student can do"
     assert "0 points" in text, "why tests that passed show 0"
     assert page.blocked == []
-    note.scroll_into_view_if_needed()
-    page.screenshot(path=str(artifacts / "feedback-flagged.png"))
 
 
 def test_the_class_report_offline(klass, offline, artifacts):
