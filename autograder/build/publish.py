@@ -7,13 +7,28 @@ command first checks that the committed ``course/`` equals that build), ``lib/``
 ``binder/`` (the Binder environment) and a student ``README.md``, and nothing else of this
 repository: no ``solutions/``, no ``autograder/``, no ``tests/``. These four entries are
 replaced; anything else in DEST (its ``.git``, a licence) is left alone. The result is
-checked with :func:`edition_leaks` (every solution and hidden-test line, and nbgrader's
-markers) before anything is written to DEST; on a leak the command fails and DEST is untouched. So this repository, with ``solutions/``, can stay private.
+checked with :func:`edition_leaks` before anything is written to DEST; on a leak the command
+fails and DEST is untouched. So this repository, with ``solutions/``, can stay private.
+
+What the check covers (and what it does not):
+
+- ``course/``, ``binder/``, ``README.md``: no solution line, no hidden-test line, no nbgrader marker.
+- ``lib/``: no hidden-test line and no nbgrader marker anywhere. ``lib/`` is the course library the
+  notebooks import, and it holds the **reference implementations ("routes") of some exercises**:
+  the students' own notebooks draw with them before an exercise is answered, later notebooks
+  build on them, and Validate's diagnoses compute with them in the student's kernel. A solution
+  line of an exercise may appear in ``lib/`` only in a file that :data:`LIBRARY_ROUTES` lists for
+  that exercise, with the reason; anywhere else in ``lib/`` it is refused. Grades do not rest on
+  these routes being secret: hidden cases are drawn at grading time and judged outside the
+  student's kernel, and an answer that calls a route is refused while it runs and flagged.
+- :data:`COMMON_LINES` are idioms that solutions and library share by construction
+  (``m = X.shape[1]``) and that give nothing away on their own: they count nowhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import shutil
 import sys
 import tempfile
@@ -22,7 +37,8 @@ from pathlib import Path
 from ..course import COURSE, HIDDEN_MARKERS, REPO, SOLUTION_MARKERS, SOLUTIONS
 from .release import build_release, check_release, find_leaks, secret_lines
 
-__all__ = ["ENTRIES", "STUDENT_README", "PublishError", "edition_leaks", "publish"]
+__all__ = ["COMMON_LINES", "ENTRIES", "LIBRARY_ROUTES", "STUDENT_README", "PublishError", "edition_leaks",
+           "library_routes", "publish"]
 
 ENTRIES = ("course", "lib", "binder", "README.md")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints", "*.pyc", ".pytest_cache",
@@ -38,14 +54,14 @@ independent route, and a failed check tells you the likely mistake in one line.
 ## Start
 
 - **In the browser**: open this repository on [Binder](https://mybinder.org) (the `binder/`
-  folder describes the environment) and start with `course/00-index.ipynb`.
+  folder describes the environment) and start with `course/00-index/00-index.ipynb`.
 - **On your machine** (Python 3.11):
 
   ```bash
   python3.11 -m venv .venv
   .venv/bin/pip install -r binder/requirements.txt
   PATH="$PWD/.venv/bin:$PATH" bash binder/postBuild
-  .venv/bin/jupyter lab course/00-index.ipynb
+  .venv/bin/jupyter lab course/00-index/00-index.ipynb
   ```
 
 ## How to work
@@ -63,35 +79,118 @@ independent route, and a failed check tells you the likely mistake in one line.
 |---|---|
 | `course/` | the notebooks |
 | `lib/` | `backproplab`, the library the notebooks import |
+
+The library holds the course's own reference implementations of several exercises (your
+notebooks draw with them before you have answered). Your answers are graded on your own code:
+an answer that calls the library's implementation of its exercise is refused while it runs.
 | `binder/` | the environment (Python 3.11, pinned packages) |
 """
+
+
+# Files of lib/ allowed to hold the reference implementation of an exercise (grade_id patterns), and why
+# they ship to students. A solution line of an exercise found in any other file of lib/ is a leak.
+LIBRARY_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
+    "lib/backproplab/autodiff.py": (
+        ("ex02_*",),
+        ("notebook 02 builds a scalar autodiff engine; the library's `Value` (backward rules, topological sort, "
+         "gradient accumulation) is that engine: 02's figures and work counts run on it so Run All works before "
+         "the exercises are answered")),
+    "lib/backproplab/gradcheck.py": (
+        ("ex03_numerical_gradient", "ex03_relative_error"),
+        ("centered differences and the relative error: notebooks 03-05 check gradients with them in their demo "
+         "cells, and Validate's diagnoses compare with finite differences in the student's kernel")),
+    "lib/backproplab/optim.py": (
+        ("ex04_descent_step",),
+        ("the gradient-descent step: notebooks 04-05 train with it in their demo cells, and so does the training "
+         "loop (`backproplab.train`) of the later notebooks")),
+    "lib/backproplab/layerwise.py": (
+        ("ex05_forward", "ex05_backward"),
+        ("the neuron-by-neuron loops, one of the course's three routes to one gradient (COURSE.md): notebooks "
+         "03-05 draw and compare with it")),
+    "lib/backproplab/init.py": (
+        ("ex09_init",),
+        ("the Glorot and He initializers: notebook 09's depth/scale panel and its which-trains experiment run on "
+         "them, and the training code initialises with them")),
+    "lib/backproplab/rnn.py": (
+        ("ex11_forward", "ex11_bptt", "ex11_clip"),
+        ("the Elman network with loop-based backpropagation through time, truncation and clipping: notebook 11's "
+         "figures and its truncated-BPTT and clipping experiments run on it before the exercises are answered")),
+    "lib/backproplab/exercises/nb11.py": (
+        ("ex11_clip",),
+        ("notebook 11's checks, which Validate runs in the student's kernel: the reference for clipping is the "
+         "clipping formula itself")),
+}
+
+# Lines that solutions and the library share by construction, and that say nothing of an answer on their own.
+COMMON_LINES: frozenset[str] = frozenset({
+    "m = X.shape[1]",               # the batch size: columns are examples
+    "return dW, db",                # what every backward pass returns
+    "for f in funcs:",              # a loop over a list of functions
+    "for _trial in range(5):",      # a loop header of a test
+    "L = len(weights)",             # the depth, as the notation table defines it
+    "T = X.shape[0]",               # the number of time steps of a sequence
+    "T, _, m = X.shape",            # a batch of sequences: time steps, features, examples
+    "for t in range(1, T + 1):",    # forward through time
+    "for t in range(T, 0, -1):",    # backward through time
+})
 
 
 class PublishError(Exception):
     """One line: why the student edition was not written."""
 
 
+def _allowed(rel: str, where: str) -> bool:
+    """Whether the library file ``rel`` (``lib/...``) may hold solution lines of ``where`` (``aid/grade_id``)."""
+    patterns = LIBRARY_ROUTES.get(rel, ((), ""))[0]
+    return any(fnmatch.fnmatchcase(where.split("/")[-1], p) for p in patterns)
+
+
+def _lib_lines(tree: Path) -> dict[str, set[str]]:
+    out = {}
+    for p in sorted((tree / "lib").rglob("*")):
+        if p.is_file():
+            try:
+                text = p.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            out[p.relative_to(tree).as_posix()] = text
+    return out
+
+
+def library_routes(tree: Path, source: Path = SOLUTIONS) -> list[tuple[str, str, str]]:
+    """``(lib file, aid/grade_id, line)`` for every solution line that ``lib/`` holds, allowed or not
+    (:data:`COMMON_LINES` left out): what the edition gives away in its library."""
+    files = {rel: {ln.strip() for ln in text.splitlines()} for rel, text in _lib_lines(tree).items()}
+    return [(rel, where, line) for where, kind, line in secret_lines(source) if kind == "solution"
+            and line not in COMMON_LINES for rel, have in files.items() if line in have]
+
+
 def edition_leaks(tree: Path, source: Path = SOLUTIONS) -> list[str]:
-    """Leaks in a student edition. Notebooks, README and binder/: any solution or hidden-test
-    line (:func:`find_leaks`). ``lib/``: hidden-test lines and nbgrader markers only, because
-    the library *is* the reference implementation the no-delegation guard switches off while a
-    student's function runs (it is installed on Binder for every student anyway), so it shares
-    ordinary lines like ``m = X.shape[1]`` with the solutions by design."""
+    """Leaks in a student edition (see the module docstring for what is covered).
+
+    Notebooks, README and binder/: any solution or hidden-test line, or nbgrader marker
+    (:func:`find_leaks`). ``lib/``: any nbgrader marker or hidden-test line, and any solution
+    line outside the files :data:`LIBRARY_ROUTES` allows for its exercise; lines of
+    :data:`COMMON_LINES` do not count."""
     with tempfile.TemporaryDirectory(prefix="bpl-leaks-") as tmp:
         rest = Path(tmp) / "rest"
         shutil.copytree(tree, rest, ignore=shutil.ignore_patterns("lib"))
         problems = [p.replace(str(rest), str(tree)) for p in find_leaks(rest, source)]
-    hidden = [(w, ln) for w, kind, ln in secret_lines(source) if kind == "hidden test"]
-    for p in sorted((tree / "lib").rglob("*")):
-        if not p.is_file():
-            continue
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        rel = p.relative_to(tree)
+    texts = _lib_lines(tree)
+    lines = {rel: {ln.strip() for ln in text.splitlines()} for rel, text in texts.items()}
+    for rel, text in texts.items():
         problems += [f"{rel}: nbgrader marker {m!r}" for m in SOLUTION_MARKERS + HIDDEN_MARKERS if m in text]
-        problems += [f"{rel}: hidden test line of {w}: {ln!r}" for w, ln in hidden if ln in text]
+    for where, kind, line in secret_lines(source):
+        if line in COMMON_LINES:
+            continue
+        for rel, have in lines.items():
+            if line not in have:
+                continue
+            if kind == "hidden test":
+                problems.append(f"{rel}: hidden test line of {where}: {line!r}")
+            elif not _allowed(rel, where):
+                problems.append(f"{rel}: solution line of {where}: {line!r} (this file is not a route of "
+                                f"{where.split('/')[-1]} in LIBRARY_ROUTES of autograder/build/publish.py)")
     return problems
 
 
@@ -148,8 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     except PublishError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"published the student edition to {a.dest.resolve()}: {', '.join(names)} (checked: no solution or "
-          "hidden-test line)")
+    print(f"published the student edition to {a.dest.resolve()}: {', '.join(names)}\n"
+          "checked: no solution line, hidden-test line or nbgrader marker in course/, binder/ or README.md; no "
+          "hidden-test line or marker in lib/; solution lines in lib/ only in the reference routes of "
+          "LIBRARY_ROUTES:")
+    for rel, (patterns, why) in LIBRARY_ROUTES.items():
+        print(f"  {rel} ({', '.join(patterns)}): {why}")
     return 0
 
 
