@@ -42,8 +42,9 @@ __all__ = ["MAX_ENTRY", "MAX_TOTAL", "Export", "ExportError", "read_export"]
 MAX_ENTRY = 20 * 1024 * 1024
 MAX_TOTAL = 4 * 1024 * 1024 * 1024
 
-CANVAS = re.compile(r"^(?P<login>[^_]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sub>\d+)_(?P<rest>.+)$")
+CANVAS = re.compile(r"^(?P<login>[^_]+?)(?P<late>_(?i:late))?_(?P<uid>\d+)_(?P<sub>\d+)_(?P<rest>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedback)_[a-z]+_?$")
+MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedback)_[a-z]+_(?P<rest>.+)$")
 
 
 class ExportError(Exception):
@@ -90,6 +91,10 @@ def identify(parts: list[str], aids: list[str]) -> tuple[Student | None, str | N
         if m:
             aid = next((q for q in parts if q in aids), None) or _aid_in(parts[-1], aids)
             return Student(m["pid"], _nfc(m["name"]), source="moodle"), aid, notes
+    m = MOODLE_FLAT.match(parts[-1])   # Moodle's download without folders
+    if m:
+        aid = next((q for q in parts[:-1] if q in aids), None) or _aid_in(m["rest"], aids)
+        return Student(m["pid"], _nfc(m["name"]), source="moodle"), aid, notes
     m = CANVAS.match(parts[-1])
     if m:
         if m["late"]:

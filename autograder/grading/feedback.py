@@ -81,7 +81,7 @@ def feedback_notebook(executed, snapshot: dict[int, list], record: Record, tampe
     nb = nbformat.from_dict(copy.deepcopy(executed))
     cells = []
     if record.tampering:
-        lines = "\n".join(f"- `{html.escape(f.code or f.where)}` ({f.where}, line {f.line}): {f.message}"
+        lines = "\n".join(f"- `{(f.code or f.where).replace('`', chr(39))}` ({f.where}, line {f.line}): {f.message}"
                           if f.line else f"- {f.message}" for f in record.tampering[:12])
         policy = ("Until your instructor has looked at it, this hand-in counts **0 points** (the scores below "
                   "are what your answers earned)." if tamper_zero else "Your instructor will look at it.")

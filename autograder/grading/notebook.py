@@ -69,7 +69,7 @@ def read_handin(raw: bytes, aid: str, release_nb, candidates: dict[str, set[str]
     except UnicodeDecodeError:
         raise Unreadable("not a notebook: the file is not UTF-8 text") from None
     except ValueError as exc:
-        raise Unreadable(f"invalid notebook JSON ({exc.msg}; line {exc.lineno}, column {exc.colno})") from None
+        raise Unreadable(f"invalid notebook JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise Unreadable("invalid notebook JSON (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):

@@ -222,6 +222,17 @@ def _released_sources(db: Path, release: Path, aids: list[str]) -> None:
         con.close()
 
 
+def prepare_mpl_config(work: Path) -> Path:
+    """A matplotlib font cache built once, copied into every sandbox: without it each kernel's
+    first ``import matplotlib.pyplot`` scans the system's fonts (seconds, on every hand-in)."""
+    folder = work / "mplconfig"
+    if not any(folder.glob("fontlist-*.json")):
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=dict(
+            os.environ, MPLCONFIGDIR=str(folder)), check=False, capture_output=True, timeout=300)
+    return folder
+
+
 def _secret(work: Path) -> bytes:
     """This output folder's secret: hidden cases are drawn from it (never in a notebook or the library)."""
     path = work / "secret"
@@ -355,6 +366,17 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
     ex.problems = [p for p in ex.problems if p[1] is None or p[1] in aids]
     if not ex.handins and not ex.problems:
         raise GradeError(f"cannot read the export {export}: no notebooks of {', '.join(aids)} in it")
+    students = dict(ex.students)
+    if roster is not None:  # the LMS's own names (Canvas file names only carry a login), emails and ids
+        from .sheets import read_roster
+
+        for s in read_roster(roster):
+            if s.key in students:
+                known = students[s.key]
+                students[s.key] = Student(s.key, s.name or known.name, s.email or known.email, known.source,
+                                          {**known.extra, **s.extra})
+            else:
+                students[s.key] = s
     timings["export"] = time.monotonic() - t0
     work = out / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -365,17 +387,8 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
 
     secret = secret_lines(source)
     hidden = {a: [ln for where, kind, ln in secret if kind == "hidden test" and where.startswith(f"{a}/")] for a in aids}
-    students = dict(ex.students)
-    if roster is not None:
-        from .sheets import read_roster
-
-        for s in read_roster(roster):
-            if s.key in students:
-                students[s.key] = Student(s.key, students[s.key].name or s.name, s.email or students[s.key].email,
-                                          students[s.key].source, {**students[s.key].extra, **s.extra})
-            else:
-                students[s.key] = s
     secret = _secret(work)
+    mpl_config = prepare_mpl_config(work)
     options = _sha(limits.to_json(), str(sandbox), checks, str(tamper_zero), PIPELINE_VERSION)
     all_jobs: list[Job] = []
     for (key, aid), h in sorted(ex.handins.items()):
@@ -392,7 +405,7 @@ def run(export: Path = DEMO_EXPORT, out: Path = DEFAULT_OUT, *, jobs: int | None
             release_dir=str(work / "release" / aid), key=_sha(data_hash, release_hash[aid], options, *h.notes)[:32],
             seed=seed, limits=limits.to_json(), sandbox=sandbox, tamper_zero=tamper_zero, checks=checks,
             origin=h.origin, timestamp=h.timestamp, notes=list(h.notes),
-            candidates={a: sorted(g) for a, g in answer_ids.items()}))
+            candidates={a: sorted(g) for a, g in answer_ids.items()}, mpl_config=str(mpl_config)))
     problems = list(ex.problems)
     if shard:
         i, n = shard

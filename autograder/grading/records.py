@@ -65,6 +65,7 @@ class Job:
     timestamp: str | None = None
     notes: list[str] = field(default_factory=list)
     candidates: dict[str, list[str]] = field(default_factory=dict)   # other assignments' answer ids
+    mpl_config: str = ""             # a prebuilt matplotlib font cache, copied into the sandbox's home
 
     @property
     def job_id(self) -> str:

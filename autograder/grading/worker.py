@@ -92,6 +92,11 @@ def grade_job(job: Job, hidden_lines: list[str] = ()) -> Record:
             dest = scratch / f.relative_to(job.release_dir)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(f, dest)
+    if job.mpl_config:
+        cache = scratch / ".config" / "matplotlib"
+        cache.mkdir(parents=True)
+        for f in Path(job.mpl_config).glob("fontlist-*.json"):
+            shutil.copy(f, cache / f.name)
     limits = Limits.from_json(job.limits)
     uid = worker_uid()
     prepare_scratch(scratch, uid, job.sandbox)
