@@ -4,7 +4,7 @@ References come from routes independent of the answers:
 
 - the update rules run on a quadratic cost inside the kernel, and the trusted side recomputes the
   whole trajectory from the rules' **unrolled** forms (momentum's
-  $v_t = -\eta \sum_{k \le t} \beta^{t-k} g_k$, Adam's $m_t = (1-\beta_1) \sum_k \beta_1^{t-k} g_k$, ...),
+  $v_t = -\eta \sum_{k \le t} \beta^{t-k} g_k$, Adam's $u_t = (1-\beta_1) \sum_k \beta_1^{t-k} g_k$, ...),
   not from the recursions the notebook asks for;
 - the training loop is replayed with the library's matrix route and the batch order drawn from the
   same seed;
@@ -60,13 +60,13 @@ class UpdateRules(Exercise):
                          "params + v then goes downhill",
         "momentum_forgets": "the velocity passed in is ignored (this is plain gradient descent): the new "
                             "velocity is beta * velocity - lr * grads",
-        "adam_no_bias_correction": "no bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t) "
+        "adam_no_bias_correction": "no bias correction: divide u by (1 - beta1**t) and s by (1 - beta2**t) "
                                    "before the step",
-        "adam_no_sqrt": "the step divides by v_hat + eps: it is m_hat / (sqrt(v_hat) + eps), a square root",
-        "adam_only_m_corrected": "m is bias-corrected but v is not: v_hat = v / (1 - beta2**t) as well",
+        "adam_no_sqrt": "the step divides by s_hat + eps: it is u_hat / (sqrt(s_hat) + eps), a square root",
+        "adam_only_u_corrected": "u is bias-corrected but s is not: s_hat = s / (1 - beta2**t) as well",
     }
     FN = {"sgd": "sgd_update", "momentum": "momentum_update", "adam": "adam_update"}
-    STATE = {"sgd": (), "momentum": ("velocity",), "adam": ("m", "v")}
+    STATE = {"sgd": (), "momentum": ("velocity",), "adam": ("u", "s")}
 
     # -- cases ------------------------------------------------------------------------------
     @staticmethod
@@ -159,9 +159,9 @@ class UpdateRules(Exercise):
                 theta = theta - s["lr"] * (w @ G)
             else:
                 b1, b2 = s["beta1"], s["beta2"]
-                m = (1 - b1) * (b1 ** np.arange(t - 1, -1, -1.0) @ G)
-                v = (1 - b2) * (b2 ** np.arange(t - 1, -1, -1.0) @ (G * G))
-                theta = theta - s["lr"] * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + s["eps"])
+                u = (1 - b1) * (b1 ** np.arange(t - 1, -1, -1.0) @ G)
+                sq = (1 - b2) * (b2 ** np.arange(t - 1, -1, -1.0) @ (G * G))
+                theta = theta - s["lr"] * (u / (1 - b1**t)) / (np.sqrt(sq / (1 - b2**t)) + s["eps"])
             traj.append(theta.copy())
         return np.array(traj)
 
@@ -169,7 +169,7 @@ class UpdateRules(Exercise):
     def _mistake(rule, params, H, c, s, steps, kind) -> np.ndarray:
         """The trajectory of a known wrong rule, by its (wrong) recursion."""
         theta = _flat(params)
-        vel = m = v = np.zeros_like(theta)
+        vel = u = sq = np.zeros_like(theta)
         traj = []
         for t in range(1, steps + 1):
             g = H @ theta - c
@@ -182,19 +182,19 @@ class UpdateRules(Exercise):
                 theta = theta - s["lr"] * g
             else:
                 b1, b2, eps = s["beta1"], s["beta2"], s["eps"]
-                m = b1 * m + (1 - b1) * g
-                v = b2 * v + (1 - b2) * g * g
+                u = b1 * u + (1 - b1) * g
+                sq = b2 * sq + (1 - b2) * g * g
                 if kind == "adam_no_bias_correction":
-                    theta = theta - s["lr"] * m / (np.sqrt(v) + eps)
+                    theta = theta - s["lr"] * u / (np.sqrt(sq) + eps)
                 elif kind == "adam_no_sqrt":
-                    theta = theta - s["lr"] * (m / (1 - b1**t)) / (v / (1 - b2**t) + eps)
-                else:                                            # adam_only_m_corrected
-                    theta = theta - s["lr"] * (m / (1 - b1**t)) / (np.sqrt(v) + eps)
+                    theta = theta - s["lr"] * (u / (1 - b1**t)) / (sq / (1 - b2**t) + eps)
+                else:                                            # adam_only_u_corrected
+                    theta = theta - s["lr"] * (u / (1 - b1**t)) / (np.sqrt(sq) + eps)
             traj.append(theta.copy())
         return np.array(traj)
 
     MISTAKES = {"sgd": ("sgd_sign",), "momentum": ("momentum_sign", "momentum_forgets"),
-                "adam": ("adam_no_bias_correction", "adam_no_sqrt", "adam_only_m_corrected")}
+                "adam": ("adam_no_bias_correction", "adam_no_sqrt", "adam_only_u_corrected")}
 
     def _params_of(self, rule, res, k, like) -> list:
         fn = self.FN[rule]
@@ -415,6 +415,7 @@ class Digits(Exercise):
     id = "ex08_digits"
     names = ("train_digits",)
     parts = {"accuracy": 3}
+    routes = ("backproplab.train.train",)       # the answer to ex08_train_loop: write or reuse a loop
     BAR = 0.97
     hints = {
         "batch_first": "the weights are in the batch-first layout (n_(l-1), n_l): the course's W^l has shape "

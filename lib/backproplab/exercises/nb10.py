@@ -42,7 +42,7 @@ class FeedbackAlignment(Exercise):
     names = ("fa_backward",)
     parts = {"output": 1, "hidden": 2}
     routes = ("backproplab.feedback_alignment", "backproplab.matrix.backward", "backproplab.matrix.hidden_delta",
-              "backproplab.matrix.linear_backward", "backproplab.matrix.backprop", "backproplab.layerwise")
+              "backproplab.matrix.linear_backward", "backproplab.layerwise")
     hints = {
         "used_WT": "these are backprop's true gradients: the hidden deltas still use W^T; feedback alignment "
                    "sends delta back through the fixed random feedback[l-1] instead",
