@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import matrix
 from ..grading import GradingError, check_array, check_arrays, type_name
+from ..levenberg_marquardt import flatten_params, unflatten_params
 from ._core import Case, Exercise, call
 
 __all__ = ["FeedbackAlignment", "HiddenSize", "LevenbergMarquardt", "Quantize"]
@@ -121,18 +122,6 @@ class FeedbackAlignment(Exercise):
 
 
 # ------------------------------------------------------------------------------------------
-def _flatten(params) -> np.ndarray:
-    return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in params])
-
-
-def _unflatten(theta, like) -> list[np.ndarray]:
-    out, k = [], 0
-    for p in like:
-        out.append(theta[k:k + p.size].reshape(p.shape))
-        k += p.size
-    return out
-
-
 class LevenbergMarquardt(Exercise):
     """The residual Jacobian by per-example backprop, and one damped Gauss-Newton step."""
 
@@ -190,10 +179,10 @@ class LevenbergMarquardt(Exercise):
     def _fd_jacobian(weights, biases, X, acts, h: float = 1e-5) -> np.ndarray:
         like = list(weights) + list(biases)
         L = len(weights)
-        theta = _flatten(like)
+        theta = flatten_params(like)
 
         def out(th):
-            ps = _unflatten(th, like)
+            ps = unflatten_params(th, like)
             return matrix.forward(ps[:L], ps[L:], X, acts)[0].ravel(order="F")
 
         J = np.empty((X.shape[1] * weights[-1].shape[0], theta.size))
