@@ -257,15 +257,15 @@ class TrainLoop(Exercise):
     parts = {"batches": 1, "params": 2, "losses": 1}
     routes = ("backproplab.train.train",)
     hints = {
-        "never_shuffles": "the batches come in the data's own order: draw order = rng.permutation(m) at the "
+        "never_shuffles": "the batches come in the data's own order: draw order = rng.permutation(N) at the "
                           "start of every epoch",
-        "shuffles_once": "every epoch visits the examples in the same order: draw a new rng.permutation(m) "
+        "shuffles_once": "every epoch visits the examples in the same order: draw a new rng.permutation(N) "
                          "at the start of each epoch, not once before the loop",
         "drops_last": "the last, smaller batch of each epoch is missing: keep it, every example is used once per epoch",
         "unweighted_mean": "losses[e] is the plain mean of the batch losses, but the last batch is smaller: "
-                           "weight each batch's loss by its number of examples, sum, and divide by m",
+                           "weight each batch's loss by its number of examples, sum, and divide by N",
         "last_batch_loss": "losses[e] is the loss of the epoch's last batch only: record the mean loss over "
-                           "all m examples of the epoch",
+                           "all N examples of the epoch",
     }
 
     def cases(self, rng):
@@ -273,7 +273,7 @@ class TrainLoop(Exercise):
             r = np.random.default_rng(8)
             args = self._args(r, n0=2, hidden=3, n_out=1, m=10, acts=["tanh", "identity"], lr=0.2, epochs=3,
                               batch_size=4, seed=0)
-            return [Case(part, args, "m=10 examples, batch_size=4, 3 epochs") for part in self.parts]
+            return [Case(part, args, "N=10 examples, batch_size=4, 3 epochs") for part in self.parts]
         out = []
         for _ in range(3):
             B = int(rng.integers(2, 6))
@@ -282,7 +282,7 @@ class TrainLoop(Exercise):
             args = self._args(rng, n0=int(rng.integers(1, 4)), hidden=int(rng.integers(2, 5)),
                               n_out=int(rng.integers(1, 3)), m=m, acts=acts, lr=float(rng.uniform(0.05, 0.3)),
                               epochs=int(rng.integers(2, 5)), batch_size=B, seed=int(rng.integers(2**31)))
-            out += [Case(part, args, f"m={m} examples, batch_size={B}, {args[5]} epochs") for part in self.parts]
+            out += [Case(part, args, f"N={m} examples, batch_size={B}, {args[5]} epochs") for part in self.parts]
         return out
 
     @staticmethod
@@ -400,11 +400,11 @@ class TrainLoop(Exercise):
             if got == self._order(m, epochs, batch_size, seed, kind):
                 _fail("known", f"train_loop: {self.hint(kind)}")
         if len(got) != len(want):
-            _fail("entries", f"train_loop called grad_fn {len(got)} times for {epochs} epochs of m={m} examples "
+            _fail("entries", f"train_loop called grad_fn {len(got)} times for {epochs} epochs of N={m} examples "
                              f"in batches of {batch_size}; expected {len(want)} (one call per batch)")
         k = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
         _fail("entries", f"train_loop: batch {k + 1} holds examples {got[k]}, expected {want[k]}: draw "
-                         "order = rng.permutation(m) once at the start of each epoch (nothing else from rng) "
+                         "order = rng.permutation(N) once at the start of each epoch (nothing else from rng) "
                          "and take the batches in that order")
 
 
