@@ -342,3 +342,110 @@ def scaling(x: Sequence[float], series: Mapping[str, Sequence[float]], ax: Axes 
         ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+# ------------------------------------------------------------------------------------------
+# notebook 08 (training): optimisers' paths on a cost surface, decision boundaries as training goes on
+__all__ += ["boundary_snapshots", "contour_paths"]
+
+
+def contour_paths(f: Callable[[np.ndarray], np.ndarray], paths: Mapping[str, Sequence], xlim: tuple[float, float],
+                  ylim: tuple[float, float], ax: Axes | None = None, levels: int | Sequence[float] = 14,
+                  minimum: Sequence[float] | None = None) -> Axes:
+    r"""Contours of a cost $f(\theta_1, \theta_2)$ with optimisers' paths drawn on them.
+
+    f: (2, k) points -> (k,) costs; paths: ``{label: (steps + 1, 2) points}``; minimum: (2,) marked by a star.
+    """
+    ax = new_axes(ax, figsize=(5.0, 4.2))
+    g0, g1 = np.meshgrid(np.linspace(*xlim, 160), np.linspace(*ylim, 160))
+    F = np.asarray(f(np.vstack([g0.ravel(), g1.ravel()]))).reshape(g0.shape)
+    if isinstance(levels, int):
+        lo, hi = float(F.min()), float(np.quantile(F, 0.9))
+        levels = lo + (hi - lo) * np.linspace(0.0, 1.0, levels) ** 2
+    ax.contour(g0, g1, F, levels=levels, colors="0.75", linewidths=0.8)
+    for i, (label, P) in enumerate(paths.items()):
+        P = np.asarray(P, dtype=np.float64)
+        ax.plot(P[:, 0], P[:, 1], "o-", ms=2.5, lw=1.3, color=COLORS[i % len(COLORS)], label=label)
+    if minimum is not None:
+        ax.plot(*minimum, "k*", ms=11)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(r"$\theta_1$")
+    ax.set_ylabel(r"$\theta_2$")
+    ax.grid(False)
+    if paths:
+        ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def boundary_snapshots(predicts: Mapping[str, Callable[[np.ndarray], np.ndarray]], X: np.ndarray,
+                       Y: np.ndarray | None = None, ncols: int = 4, size: float = 2.8, resolution: int = 120) -> Figure:
+    """One :func:`decision_boundary` panel per snapshot, titled by its key (e.g. "epoch 10").
+
+    predicts: ``{title: predict}`` with predict (2, k) -> (1, k) or (K, k); X (2, m), Y as for
+    :func:`decision_boundary` -> Figure.
+    """
+    k = len(predicts)
+    ncols = max(1, min(ncols, k))
+    nrows = -(-k // ncols)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False,
+                                 layout="constrained")
+    for ax, (title, predict) in zip(axes.flat, predicts.items()):
+        decision_boundary(predict, X, Y, ax=ax, resolution=resolution)
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[k:]:
+        ax.axis("off")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------
+# notebook 10 (beyond plain backprop): accuracy against bits, the hidden-size sweep
+__all__ += ["accuracy_vs_bits", "size_sweep"]
+
+
+def accuracy_vs_bits(bits: Sequence[int], accuracies: Mapping[str, Sequence[float]], reference: float | None = None,
+                     ax: Axes | None = None) -> Axes:
+    """Test accuracy against the number of bits per weight, one line per calibration.
+
+    bits (k,); accuracies ``{label: (k,) in [0, 1]}``; reference: the float network's accuracy (dashed).
+    """
+    ax = new_axes(ax)
+    for i, (label, acc) in enumerate(accuracies.items()):
+        ax.plot(bits, 100 * np.asarray(acc, dtype=np.float64), "o-", color=COLORS[i % len(COLORS)], label=label)
+    if reference is not None:
+        ax.axhline(100 * reference, color="0.4", ls="--", lw=1, label="float64 weights")
+    ax.set_xlabel("bits per weight")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xticks(list(bits))
+    if min(bits) < max(bits):
+        ax.set_xlim(max(bits) + 0.3, min(bits) - 0.3)      # fewer bits to the right
+    ax.legend(fontsize=8)
+    return ax
+
+
+def size_sweep(sizes: Sequence[int], train: np.ndarray, val: np.ndarray, chosen: int | None = None,
+               ax: Axes | None = None, log: bool = True) -> Axes:
+    """Training and validation cost against the hidden size: each seed a dot, the mean over seeds a line.
+
+    sizes (S,), train (S, K), val (S, K); chosen: the selected size (marked).
+    """
+    ax = new_axes(ax)
+    sizes_arr = np.asarray(sizes, dtype=np.float64)
+    for i, (label, T) in enumerate((("training", train), ("validation", val))):
+        T = np.asarray(T, dtype=np.float64)
+        c = COLORS[i]
+        ax.plot(np.repeat(sizes_arr, T.shape[1]), T.ravel(), ".", color=c, alpha=0.45, ms=5)
+        ax.plot(sizes_arr, T.mean(axis=1), "-", color=c, lw=1.8, label=f"{label} (mean over seeds)")
+    if chosen is not None:
+        ax.axvline(chosen, color="0.3", ls=":", lw=1.2, label=f"chosen: {chosen}")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(sizes), [str(n) for n in sizes])
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("hidden units")
+    ax.set_ylabel("cost $C$")
+    ax.legend(fontsize=8)
+    return ax

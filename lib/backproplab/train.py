@@ -92,6 +92,7 @@ def _bar(epoch: int, epochs: int, h: History, width: int = 24) -> str:
     return s
 
 
+@protected
 def train(
     weights: Sequence[np.ndarray],
     biases: Sequence[np.ndarray],
