@@ -124,7 +124,7 @@ def _loop():
         builtins.isinstance = lambda *a: True
         time.sleep(0.001)
 threading.Thread(target=_loop, daemon=True).start()
-''', keeps_right=True),
+'''),
     Attack("shadow_builtins", 3, "shadows isinstance, float and abs in the notebook", '''
 def isinstance(*a):
     return True
@@ -239,7 +239,7 @@ display(HTML(_lt + "script>document.title='owned'" + _lt + "/script>" + _lt + "h
 ''', flagged=False, keeps_right=True),
     Attack("print_inputs", 8, "prints the hidden inputs during the tests (for the feedback page)", WRAP + '''
 def chain_derivative(funcs, x):
-    print("HIDDEN-INPUT-MARKER", funcs)
+    print("HIDDEN-" + "INPUT-MARKER", funcs)
     return _real(funcs, x)
 ''', flagged=False, keeps_right=True),
 ]
