@@ -79,13 +79,13 @@ publish: setup
 
 # --- a class on JupyterHub ------------------------------------------------------------------------
 # Debian packages the hub needs: Python's venv module for the hub's environment, node and npm
-# for the proxy (bubblewrap for grading comes with `make browser`).
+# for the proxy, bubblewrap for grading.
 hub-deps:
 	@if [ -x "$(HUB_PYTHON)" ] && "$(HUB_PYTHON)" -c 'import ensurepip, venv' 2>/dev/null \
-		&& command -v node >/dev/null && command -v npm >/dev/null; then :; \
+		&& command -v node >/dev/null && command -v npm >/dev/null && command -v bwrap >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv nodejs npm >/dev/null; \
-	else echo "The hub needs $(HUB_PYTHON) with venv, node and npm: sudo apt-get install python3-venv nodejs npm"; exit 1; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv nodejs npm bubblewrap >/dev/null; \
+	else echo "The hub needs $(HUB_PYTHON) with venv, node, npm and bubblewrap: sudo apt-get install python3-venv nodejs npm bubblewrap"; exit 1; fi
 
 $(CHP): autograder/hub/package.json autograder/hub/package-lock.json
 	cd autograder/hub && npm ci --no-audit --no-fund --omit=dev --loglevel=error
@@ -101,7 +101,7 @@ $(HUB_STAMP): autograder/hub/requirements.txt binder/requirements.txt autograder
 
 hub-env: hub-deps $(CHP) $(HUB_STAMP)
 
-hub: setup browser hub-env
+hub: setup hub-env
 	$(PY) -m autograder.hub --root $(HUB_ROOT) up --roster $(ROSTER) --port $(HUB_PORT) --prefix $(HUB_PREFIX)
 
 lint: setup

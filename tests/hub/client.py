@@ -85,6 +85,15 @@ class Hub:
     def stopped(self, name: str) -> bool:
         return not self.user(name).get("servers", {}).get("")
 
+    def touch(self, name: str) -> None:
+        """Record activity of ``name`` and their server now (so the idle culler, whose short
+        timeout the test class uses, does not stop a server a test is about to use)."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = {"last_activity": now}
+        if not self.stopped(name):
+            body["servers"] = {"": {"last_activity": now}}
+        self.api("POST", f"users/{name}/activity", body)
+
     def token_for(self, name: str) -> str:
         return self.api("POST", f"users/{name}/tokens", {"note": "tests/hub", "expires_in": 3600})["token"]
 
@@ -129,6 +138,7 @@ class Student:
         return json.loads(body) if body else None
 
     def start(self) -> float:
+        self.hub.touch(self.name)
         return self.hub.start(self.name)
 
     # --- nbgrader's Assignment List (the same requests its buttons send) ----------------------------

@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=240)
     ap.add_argument("users", nargs="+")
     a = ap.parse_args(argv)
-    import nbformat  # noqa: F401  (imported before forking: each child starts warm)
+    # imported before forking, so that each child starts warm (run it with the students' Python:
+    # after dropping to a student's uid, whatever is still loaded lazily must be readable to them)
+    import nbformat  # noqa: F401
+    import nbgrader.auth
+    import nbgrader.coursedir
     import nbgrader.exchange.default  # noqa: F401
 
     go_r, go_w = os.pipe()

@@ -15,8 +15,8 @@ import http.cookiejar
 import json
 import re
 import subprocess
-import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -395,7 +395,12 @@ def _login_with_password(url: str, name: str, password: str):
     page = opener.open(f"{url}/hub/login", timeout=60).read().decode()
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"username": name, "password": password, "_xsrf": xsrf}).encode()
-    opener.open(f"{url}/hub/login", data=form, timeout=120).read()
+    for target, data in ((f"{url}/hub/login", form), (f"{url}/hub/spawn", None)):   # log in; start my server
+        try:
+            opener.open(target, data=data, timeout=120).read()
+        except urllib.error.HTTPError as e:      # a page about a server still starting: fine
+            if e.code in (401, 403):
+                raise
     return opener
 
 
@@ -412,19 +417,24 @@ def test_an_idle_server_is_culled_and_the_work_is_kept(klass):
     # logging in again starts the server; the saved work is there
     opener = _login_with_password(klass.url, TAMPER, klass.passwords[TAMPER])
 
-    def saved():
-        with opener.open(f"{klass.url}/user/{TAMPER}/api/contents/saved-work.txt?content=1", timeout=60) as r:
-            return json.loads(r.read())["content"]
+    def saved():   # File > Download: a page request, so the server's own login (OAuth) happens first
+        with opener.open(f"{klass.url}/user/{TAMPER}/files/saved-work.txt", timeout=60) as r:
+            return r.read().decode()
 
-    assert wait_for(saved, 180, "the file after logging in again") == "my notes, saved before going idle\n"
+    wait_for(lambda: klass.hub.running(TAMPER), 180, "the server started by logging in again")
+    assert saved() == "my notes, saved before going idle\n"
 
 
-def _memory(user: str, cgroup: str) -> dict:
-    """Memory of a user's server: the cgroup's charge, and the RSS and PSS of its processes (MB)."""
+def _usage(user: str, cgroup: str) -> dict:
+    """What a user's server uses now: the cgroup's memory charge (page cache included), the RSS
+    and PSS of its processes (MB; PSS shares libraries fairly between servers), and the CPU
+    seconds its processes have used."""
+    import os
+
     from autograder.hub.cgroups import UserCgroup
 
     cg = UserCgroup(user, cgroup)
-    rss = pss = 0
+    rss = pss = ticks = 0
     for pid in cg.pids():
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -432,10 +442,13 @@ def _memory(user: str, cgroup: str) -> dict:
                     rss += int(line.split()[1])
                 elif line.startswith("Pss:"):
                     pss += int(line.split()[1])
-        except OSError:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])       # utime + stime
+        except (OSError, ValueError, IndexError):
             continue
     return {"cgroup_mb": round(cg.memory_bytes() / 2**20, 1), "rss_mb": round(rss / 1024, 1),
-            "pss_mb": round(pss / 1024, 1), "processes": len(cg.pids())}
+            "pss_mb": round(pss / 1024, 1), "processes": len(cg.pids()),
+            "cpu_s": round(ticks / os.sysconf("SC_CLK_TCK"), 2)}
 
 
 def test_sizing_a_student_server(klass):
@@ -445,7 +458,7 @@ def test_sizing_a_student_server(klass):
     t0 = time.monotonic()
     st = student(klass, SOLVED)
     klass.figures["server_start_idle_s"] = round(time.monotonic() - t0, 2)
-    idle = _memory(SOLVED, s.cgroup)
+    idle = _usage(SOLVED, s.cgroup)
     nb = st.read(f"{AID}/{AID}.ipynb", "notebook")["content"]
     k = st.kernel()
     t0 = time.monotonic()
@@ -454,7 +467,7 @@ def test_sizing_a_student_server(klass):
         if cell["cell_type"] == "code":
             failed += k.execute(cell["source"], timeout=300)["status"] != "ok"
     klass.figures["notebook_01_run_s"] = round(time.monotonic() - t0, 1)
-    running = _memory(SOLVED, s.cgroup)
+    running = _usage(SOLVED, s.cgroup)
     k.shutdown()
     klass.figures["idle_server"] = idle
     klass.figures["server_running_notebook_01"] = running
@@ -472,7 +485,8 @@ def test_thirty_students_fetch_and_submit_at_once(klass, tmp_path):
     hub_cli("setup", "--roster", str(roster))          # adding students to a running class: setup again
     klass.figures["add_30_accounts_s"] = round(time.monotonic() - t0, 1)
     inbound = s.exchange_course / "inbound"
-    proc = subprocess.run([sys.executable, "-m", "tests.hub.load_driver", "--exchange", str(s.exchange),
+    # the students' own Python (the hub's environment): the project's .venv is inside the repository
+    proc = subprocess.run([str(s.bin("python")), "-m", "tests.hub.load_driver", "--exchange", str(s.exchange),
                            "--course", COURSE, "--assignment", AID, "--rounds", "2", *crowd],
                           cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     lines = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.strip()]
