@@ -53,6 +53,7 @@ SOLUTIONS = Path(__file__).resolve().parent.parent.parent / "solutions"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CLOCK_TOLERANCE = timedelta(seconds=120)   # a submission is written within this of its own timestamp
 MAX_SUBMISSION = 100 * 1024 * 1024
+FLAGGED = re.compile(r"tamper|flagged", re.IGNORECASE)   # how the pipeline's notes mark a hand-in for review
 
 
 class HubError(RuntimeError):
@@ -273,8 +274,8 @@ def _pipeline_help() -> str:
 
 def read_grades(path: Path, aid: str, students: list[str]) -> dict[str, dict]:
     """The pipeline's grades.csv: per student {"score": float or None (blank: not graded),
-    "tampered": bool, "row": the row}. The student's row is found by the column holding the
-    usernames, the assignment's column by its id."""
+    "flagged": bool (flagged for review: tampering), "row": the row}. The student's row is found
+    by the column holding the usernames, the assignment's column by its id."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
@@ -288,7 +289,7 @@ def read_grades(path: Path, aid: str, students: list[str]) -> dict[str, dict]:
     for r in rows:
         cell = (r.get(aid) or "").strip()
         out[r[ucol]] = {"score": float(cell) if cell else None,
-                        "tampered": any("tamper" in (v or "").lower() for v in r.values()),
+                        "flagged": any(FLAGGED.search(v or "") for v in r.values()),
                         "row": r}
     return out
 
@@ -383,7 +384,7 @@ def grade(s: HubSettings, aid: str, pipeline_args: list[str] | None = None) -> d
     with gradebook(s) as gb:
         due = gb.find_assignment(aid).duedate
         for student, folder in subs.items():
-            g = grades.get(student, {"score": None, "tampered": False, "row": {}})
+            g = grades.get(student, {"score": None, "flagged": False, "row": {}})
             ts = (folder / "timestamp.txt").read_text().strip() if (folder / "timestamp.txt").is_file() else ""
             when = parse_stamp(ts) if ts else None
             late = max(0.0, (when - due).total_seconds()) if (when and due) else 0.0
@@ -412,7 +413,7 @@ def grade(s: HubSettings, aid: str, pipeline_args: list[str] | None = None) -> d
         shutil.copytree(out / "report", shown / "report")
     chown_tree(s.course_dir, s.grader)
     result = {"assignment": aid, "graded": sorted(grades), "scores": {k: v["score"] for k, v in grades.items()},
-              "tampered": sorted(k for k, v in grades.items() if v["tampered"]), "imported": imported,
+              "flagged": sorted(k for k, v in grades.items() if v["flagged"]), "imported": imported,
               "grades_csv": str(work / "grades.csv"), "report": str(out / "report.html"),
               "seconds": round(time.monotonic() - t0, 2)}
     if not imported:

@@ -30,10 +30,10 @@ __all__ = ["USERNAME_RE", "HubSettings", "RosterError", "read_roster"]
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_ROOT = Path("/srv/backprop-hub")
 DEFAULT_PREFIX = Path("/opt/backprop-hub")
-# A hub username is the student's key everywhere: a Linux account, an nbgrader student id
-# (no '+', no '*'), and the grading pipeline's student folder name (lowercase [a-z0-9.-]:
-# the pipeline reads '_' as a separator in LMS file names, so it is not allowed here).
-USERNAME_RE = re.compile(r"^[a-z][a-z0-9.-]{0,30}$")
+# A hub username is the student's key everywhere: a Linux account (a lowercase letter first),
+# an nbgrader student id (no '+', no '*'), the grading pipeline's student folder name and
+# grades.csv key (plain names are kept as they are), at most 31 characters.
+USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{0,30}$")
 ROLES = ("instructor", "student")
 
 
@@ -61,7 +61,7 @@ def read_roster(path: Path) -> list[Member]:
         name = r[2].strip() if len(r) > 2 else ""
         if not USERNAME_RE.match(user):
             raise RosterError(f"{path}: row {i}: {user!r} is not a usable username "
-                              "(a lowercase letter, then lowercase letters, digits, '.' or '-'; at most 31)")
+                              "(a lowercase letter, then lowercase letters, digits, '.', '_' or '-'; at most 31)")
         if role not in ROLES:
             raise RosterError(f"{path}: row {i}: role {role!r} is neither instructor nor student")
         if user in seen:

@@ -2,7 +2,7 @@
 
 LocalProcessSpawner runs ``jupyterhub-singleuser`` as the student's own Linux account and
 enforces no limits. :class:`CgroupLocalProcessSpawner` adds exactly that, as the grading
-sandbox does (``autograder/sandbox.py``): before the server process drops to the student's
+sandbox does (``autograder/grading/sandbox.py``): before the server process drops to the student's
 uid it joins a per-user cgroup, so the server, its kernels and everything they start share
 ``Spawner.mem_limit`` (memory), ``Spawner.cpu_limit`` (a CPU quota in cores) and
 ``pids_limit`` (tasks). When the kernel's OOM killer fires in a student's cgroup the hub
