@@ -89,6 +89,7 @@ def setup(s: HubSettings, roster: Path, *, passwords: bool = True) -> dict:
         raise ValueError(f"{s.grader} is the grader account; it cannot be in the roster")
     s.instructors = [m.username for m in members if m.role == "instructor"]
     s.students = [m.username for m in members if m.role == "student"]
+    s.names = {m.username: m.name for m in members if m.name}
     for d, mode in ((Path(s.root), 0o755), (s.hub_dir, 0o700), (s.etc_dir.parent, 0o755), (s.etc_dir, 0o755),
                     (s.grading, 0o700)):
         ensure_dir(d, mode)

@@ -49,6 +49,10 @@ except ImportError:
 
 __all__ = ["HubError", "collect", "feedback", "grade", "parse_due", "release", "set_due"]
 
+# nbgrader's Gradebook runs `alembic` as a command: this interpreter's bin folder must be on PATH
+if str(Path(sys.executable).parent) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
 SOLUTIONS = Path(__file__).resolve().parent.parent.parent / "solutions"
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CLOCK_TOLERANCE = timedelta(seconds=120)   # a submission is written within this of its own timestamp
@@ -253,7 +257,9 @@ def collect(s: HubSettings, aid: str) -> dict:
     subs = collected(s, aid)
     with gradebook(s) as gb:
         for student in [*s.students, *s.instructors, *subs]:
-            gb.update_or_create_student(student)
+            first, _, last = s.names.get(student, "").rpartition(" ")
+            gb.update_or_create_student(student, **({"first_name": first or last, "last_name": last if first else ""}
+                                                     if last else {}))
         for student, folder in subs.items():
             ts = (folder / "timestamp.txt").read_text() if (folder / "timestamp.txt").is_file() else None
             gb.update_or_create_submission(aid, student, **({"timestamp": parse_stamp(ts)} if ts else {}))

@@ -98,6 +98,7 @@ class HubSettings:
     extra_config: str = ""                    # a Python config file loaded last (a real course's login)
     instructors: list[str] = field(default_factory=list)
     students: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)   # username -> the roster's name
 
     # --- derived paths -----------------------------------------------------------------------
     @property
