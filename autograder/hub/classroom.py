@@ -196,12 +196,29 @@ def start(s: HubSettings) -> None:
     os.execve(argv[0], argv, hub_env(s))
 
 
+def stop_orphan_proxy(s: HubSettings) -> None:
+    """The proxy runs in a session of its own: after a hub that crashed it is left running.
+    Stop it by the pid file JupyterHub wrote (only if that pid is still this class's proxy)."""
+    import signal
+
+    pidfile = s.hub_dir / "jupyterhub-proxy.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if any(b"configurable-http-proxy" in c for c in cmd) and str(s.proxy_api_port).encode() in cmd:
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+
+
 def teardown(s: HubSettings) -> list[str]:
     """Remove the accounts ``setup`` created, their homes, the class's folders and cgroups.
     Refuses while the hub runs."""
     require_root()
     if hub_pid(s):
         raise RuntimeError(f"the hub is running (pid {hub_pid(s)}): stop it first")
+    stop_orphan_proxy(s)
     created = _created_file(s).read_text().split() if _created_file(s).exists() else []
     for name in created:
         if user_exists(name):
