@@ -55,22 +55,11 @@ def _missing(msg: str):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Keep tests/hub/ in one xdist group. pytest-xdist's loadgroup tags an item's node id with
-    ``@group`` through ``item._nodeid``, which pytest 9 no longer reads (it keeps the id in
-    ``item._id``): without this the tests of one group spread over workers."""
+    """Keep tests/hub/ in one xdist group (tests/conftest.py makes loadgroup honour it)."""
     here = Path(__file__).parent
     for item in items:
-        if here not in Path(str(item.path)).parents:
-            continue
-        item.add_marker(pytest.mark.xdist_group("hub"))
-        if not config.getoption("loadgroup", default=False) or item.nodeid.endswith("@hub"):
-            continue
-        try:
-            from _pytest.nodeid import NodeId
-
-            item._id = NodeId.parse(f"{item.nodeid}@hub")
-        except (ImportError, AttributeError):
-            item._nodeid = f"{item.nodeid}@hub"
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.xdist_group("hub"))
 
 
 def free_port() -> int:
