@@ -67,7 +67,9 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _network(rng, sizes, scale: float = 1.0) -> tuple[list, list]:
-    Ws = [rng.normal(0, scale, (sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
+    """Random weights (clipped at 2.5 scale, so even saturated nets keep |z| in the tens) and biases."""
+    Ws = [np.clip(rng.normal(0, scale, (sizes[k + 1], sizes[k])), -2.5 * scale, 2.5 * scale)
+          for k in range(len(sizes) - 1)]
     bs = [rng.normal(0, 1, (sizes[k + 1], 1)) for k in range(len(sizes) - 1)]
     return Ws, bs
 
@@ -120,7 +122,7 @@ class ForwardPass(Exercise):
         bs[1][0, 0] = 0.0
         problems.append((Ws, bs, np.array([0.0, 1.5, -0.5]), True, "a 3-3-2 network with inputs and weights of 0"))
         Ws, bs = _network(rng, [2, 3, 2], scale=15.0)
-        problems.append((Ws, bs, rng.normal(0, 2, 2), False, "a 2-3-2 network with saturated sigmoids"))
+        problems.append((Ws, bs, np.clip(rng.normal(0, 2, 2), -4, 4), False, "a 2-3-2 network with saturated sigmoids"))
         return self._cases(problems)
 
     def run(self, args, forward_pass):
@@ -223,7 +225,7 @@ class BackwardPass(Exercise):
         problems.append((Ws, bs, np.array([0.0, 1.2, -0.7]), np.array([0.0, 1.0]), True,
                          "a 3-3-2 network with an input, weights and a target of 0"))
         Ws, bs = _network(rng, [2, 3, 2], scale=12.0)
-        problems.append((Ws, bs, rng.normal(0, 2, 2), np.array([1.0, 0.0]), False,
+        problems.append((Ws, bs, np.clip(rng.normal(0, 2, 2), -4, 4), np.array([1.0, 0.0]), False,
                          "a 2-3-2 network with saturated sigmoids"))
         return self._cases(problems)
 
