@@ -70,7 +70,7 @@ def _fwd(net_fn, outs_with_input=True):
 
 
 def _nets_hold_outputs(weights, biases, x):
-    nets, outs = forward_pass(weights, biases, x)
+    _, outs = forward_pass(weights, biases, x)
     return outs[1:], outs
 
 
