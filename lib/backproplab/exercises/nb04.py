@@ -373,7 +373,7 @@ class DescentStep(Exercise):
         expected = [list(start)]
         frozen = [list(start)]
         g0 = self._exact_grad(problem, start)
-        for _ in range(n_steps):
+        for _step in range(n_steps):
             cur = expected[-1]
             expected.append([p - lr * g for p, g in zip(cur, self._exact_grad(problem, cur))])
             frozen.append([p - lr * g for p, g in zip(frozen[-1], g0)])

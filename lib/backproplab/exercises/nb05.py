@@ -152,7 +152,7 @@ class ForwardPass(Exercise):
                 hint = f": {self.hint('outs_no_input')}" if len(outs) == L else ""
                 _fail("shape", f"{where}: outs should have L + 1 = {L + 1} entries, got {len(outs)}{hint}")
             check_array(outs[0], outs_ref[0], f"{where}: outs[0] (the input x)")
-            for l in range(1, L + 1):
+            for l in range(1, len(Ws) + 1):
                 wrong = [(_sigmoid(z), h) for z, h in self._wrong_nets(Ws, bs, outs_ref, l)]
                 check_array(outs[l], outs_ref[l], f"{where}: outs[{l}] (the outputs of layer {l})", atol=1e-12,
                             mistakes=wrong)
@@ -161,7 +161,7 @@ class ForwardPass(Exercise):
             _fail("type", f"{where}: nets should be a list of L = {L} arrays, got {type_name(nets)}")
         if len(nets) != L:
             _fail("shape", f"{where}: nets should have L = {L} entries (nets[l-1] for layer l), got {len(nets)}")
-        for l in range(1, L + 1):
+        for l in range(1, len(Ws) + 1):
             wrong = [(outs_ref[l], self.hint("nets_hold_outputs")), *self._wrong_nets(Ws, bs, outs_ref, l)]
             check_array(nets[l - 1], nets_ref[l - 1], f"{where}: nets[{l - 1}] (the net inputs of layer {l})",
                         atol=1e-12, mistakes=wrong)
@@ -257,7 +257,7 @@ class BackwardPass(Exercise):
                 check_array(value[l - 1], deltas_ref[l - 1], f"{where}: deltas[{l - 1}] (layer {l})", atol=1e-12,
                             mistakes=self._slips(Ws, outs, y, deltas_ref, l))
         elif case.part == "dW":
-            for l in range(1, L + 1):
+            for l in range(1, len(Ws) + 1):
                 wrong = []
                 if outs[l].size == Ws[l - 1].shape[1]:
                     wrong.append((np.outer(deltas_ref[l - 1], outs[l]), self.hint("dW_own_outputs")))
@@ -266,7 +266,7 @@ class BackwardPass(Exercise):
                 check_array(value[l - 1], dW_ref[l - 1], f"{where}: dW[{l - 1}] (layer {l})", atol=1e-12,
                             mistakes=wrong)
         else:
-            for l in range(1, L + 1):
+            for l in range(1, len(Ws) + 1):
                 g = value[l - 1]
                 if isinstance(g, np.ndarray) and g.shape == (Ws[l - 1].shape[0],) != db_ref[l - 1].shape:
                     _fail("shape", f"{where}: db[{l - 1}] has shape {g.shape}, expected {db_ref[l - 1].shape}: "
@@ -379,7 +379,7 @@ class UpdateWeights(Exercise):
             if mine == 1 and all(_same(n, o) for n, o in zip(new, olds)) and any(np.any(g != 0) for g in grads):
                 _fail("known", f"{where}: {self.hint('biases_unchanged')}")
             _fail("in_place", f"{where}: {self.hint('in_place')}")
-        for l in range(1, L + 1):
+        for l in range(1, len(Ws) + 1):
             x, old, g = new[l - 1], olds[l - 1], grads[l - 1]
             name = f"{new_name}[{l - 1}]"
             if not (isinstance(x, np.ndarray) and x.shape == old.shape):
