@@ -1,7 +1,8 @@
 """Input checks shared by the numeric routes (``layerwise``, ``matrix``, ``train``).
 
 Every check raises a ``ValueError`` or ``TypeError`` whose message names the problem
-and, where it can, the fix. Layers are numbered from 1, as in the derivation.
+and, where it can, the fix. Layers are numbered from 1, as in the derivation: in messages,
+``W[l]`` and ``b[l]`` mean $W^l$ and $b^l$, the entries ``weights[l-1]`` and ``biases[l-1]``.
 (The symbolic route has its own checks: it shares no code with these routes.)
 """
 
@@ -46,7 +47,7 @@ def check_finite(x: np.ndarray, name: str) -> None:
 def check_network(weights, biases, X, activations) -> tuple[list, list, np.ndarray, list[str]]:
     """Check the shapes of a network and its input batch.
 
-    weights: list, entry l-1 is W[l] (n_l, n_{l-1}); biases: entry l-1 is b[l] (n_l, 1);
+    weights: list, entry l-1 is W^l (n_l, n_{l-1}); biases: entry l-1 is b^l (n_l, 1);
     X (n_0, m); activations: one name per layer. Returns float64 copies-if-needed.
     """
     if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):

@@ -149,7 +149,7 @@ def softmax(z):
 
 
 def softmax_jacobian(z):
-    r"""$\partial p_i / \partial z_j = p_i(\delta_{ij} - p_j)$ for one column.
+    r"""$\partial p_i / \partial z_j = p_i(\mathbb{1}[i = j] - p_j)$ for one column.
 
     z (n,) -> (n, n).
     """
@@ -159,7 +159,7 @@ def softmax_jacobian(z):
 
 @protected
 def softmax_vjp(z, grad_a):
-    r"""$\partial C/\partial z = p \odot (g - \sum_k p_k g_k)$ per column, with $g = \partial C/\partial p$.
+    r"""$\partial \ell/\partial z = p \odot (g - \sum_k p_k g_k)$ per column (example), with $g = \partial \ell/\partial p$.
 
     z (n, m), grad_a (n, m) -> (n, m).
     """
@@ -171,7 +171,8 @@ def softmax_vjp(z, grad_a):
 @dataclass(frozen=True)
 class Activation:
     """An activation by name: ``f(z)``, its elementwise derivative ``df(z)``
-    (``None`` for softmax), and ``vjp(z, grad_a)`` = $\\partial C/\\partial z$."""
+    (``None`` for softmax), and ``vjp(z, grad_a)`` = $\\partial \\ell/\\partial z$ given
+    ``grad_a`` = $\\partial \\ell/\\partial a$, per example (column)."""
 
     name: str
     f: Callable

@@ -33,7 +33,7 @@ def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 
 def one_hot(labels, n_classes: int | None = None) -> np.ndarray:
-    r"""$Y_{kj} = \mathbb{1}[\text{label}_j = k]$. labels (m,) integers in [0, n_classes) -> Y (n_classes, m)."""
+    r"""$Y_{k\mu} = \mathbb{1}[\text{label}_\mu = k]$ for example $\mu$. labels (m,) integers in [0, n_classes) -> Y (n_classes, m)."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be a 1-D array of integers, got dtype {labels.dtype} shape {labels.shape}")
@@ -62,7 +62,7 @@ def xor(n_per_corner: int = 1, noise: float = 0.0, rng: np.random.Generator | in
 
 def spirals(n_per_class: int = 100, noise: float = 0.2, turns: float = 1.5,
             rng: np.random.Generator | int | None = 0) -> tuple[np.ndarray, np.ndarray]:
-    r"""Two interleaved spirals, $r = \theta$, the second rotated by $\pi$, in about $[-1, 1]^2$.
+    r"""Two interleaved spirals, radius proportional to the angle $\varphi$, the second rotated by $\pi$, in about $[-1, 1]^2$.
 
     -> X (2, 2 n), Y (1, 2 n): 0 for the first spiral, 1 for the second.
     """
@@ -81,7 +81,7 @@ def spirals(n_per_class: int = 100, noise: float = 0.2, turns: float = 1.5,
 
 def moons(n_per_class: int = 100, noise: float = 0.1, rng: np.random.Generator | int | None = 0
           ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Two interleaving half circles: $(\cos t, \sin t)$ and $(1 - \cos t, \tfrac12 - \sin t)$, $t \in [0, \pi]$.
+    r"""Two interleaving half circles: $(\cos \varphi, \sin \varphi)$ and $(1 - \cos \varphi, \tfrac12 - \sin \varphi)$, $\varphi \in [0, \pi]$.
 
     -> X (2, 2 n), Y (1, 2 n): 0 for the upper moon, 1 for the lower.
     """

@@ -1,4 +1,4 @@
-r"""Weight initialisers. Each returns W of shape (n_out, n_in) = (n_l, n_{l-1}).
+r"""Weight initialisers. Each returns W of shape (n_out, n_in) = (n_l, n_{l-1}): $n_{in} = n_{l-1}$, $n_{out} = n_l$.
 
 Variance-preserving choices keep $\mathrm{Var}(z^l) \approx \mathrm{Var}(z^{l-1})$ through
 the layers: Glorot/Xavier $\mathrm{Var}(w) = 2/(n_{in} + n_{out})$ (for tanh, sigmoid),

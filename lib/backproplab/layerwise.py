@@ -1,17 +1,21 @@
 r"""Backpropagation neuron by neuron: the per-weight equations, with explicit loops.
 
-Readable first, fast never: this is the route of notebook 05. For one example, with
-$net^l_j = \sum_i w^l_{ji}\, o^{l-1}_i + b^l_j$ and $o^l_j = f^l(net^l_j)$:
+Readable first, fast never: this is the route of notebook 05, and it keeps that notebook's
+per-neuron names, which map to the course's notation as $net = z$, $o = a$, $w_{ji} = W[j, i]$,
+$E = \ell$: the net input $net^l_j = z^l_j = \sum_i w^l_{ji}\, o^{l-1}_i + b^l_j$ with
+$w^l_{ji} = W^l[j, i]$, the output $o^l_j = a^l_j = f^l(net^l_j)$, and the loss $\ell$ of one
+example. For one example:
 
-- output neurons: $\delta^L_j = f'(net^L_j)\, \partial E/\partial o^L_j$
-  (softmax with cross-entropy, sigmoid with binary cross-entropy: $o_j - y_j$);
+- output neurons: $\delta^L_j = f'(net^L_j)\, \partial \ell/\partial o^L_j$, that is
+  $\delta^L = f'(z^L) \odot \partial \ell/\partial a^L$ (softmax with cross-entropy, sigmoid with
+  binary cross-entropy: $o_j - y_j$);
 - hidden neurons: $\delta^l_j = f'(net^l_j) \sum_k w^{l+1}_{kj}\, \delta^{l+1}_k$;
-- every weight: $\partial E/\partial w^l_{ji} = \delta^l_j\, o^{l-1}_i$ and $\partial E/\partial b^l_j = \delta^l_j$.
+- every weight: $\partial \ell/\partial w^l_{ji} = \delta^l_j\, o^{l-1}_i$ and $\partial \ell/\partial b^l_j = \delta^l_j$.
 
-:func:`backprop` loops over the examples of a batch and averages, so it follows the
-course contract ``loss, dW, db = backprop(weights, biases, X, Y, activations, loss)``.
-Indices: ``nets[l-1][j]`` is neuron j of layer l, ``outs[l][j]`` its output, and
-``outs[0]`` is the input x.
+:func:`backprop` loops over the m examples of a batch and averages their gradients into those
+of the cost $C = \frac1m \sum_\mu \ell^{(\mu)}$, so it follows the course contract
+``loss, dW, db = backprop(weights, biases, X, Y, activations, loss)``. Indices:
+``nets[l-1][j]`` is neuron j of layer l, ``outs[l][j]`` its output, and ``outs[0]`` is the input x.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def forward(
 @protected
 def example_loss(nets: Sequence[np.ndarray], outs: Sequence[np.ndarray], y, activations: Sequence[str],
                  loss: str) -> float:
-    r"""The loss $E$ of one example, summed over the output neurons k.
+    r"""The loss $\ell$ of one example ($E$ in notebook 05), summed over the output neurons k.
 
     squared error $\sum_k \frac12 (o_k - y_k)^2$; binary cross-entropy
     $-\sum_k [y_k \log o_k + (1 - y_k) \log(1 - o_k)]$; cross-entropy $-\sum_k y_k \log o_k$
@@ -114,7 +118,7 @@ def example_loss(nets: Sequence[np.ndarray], outs: Sequence[np.ndarray], y, acti
 
 @protected
 def output_error_derivative(o: float, y: float, loss: str) -> float:
-    r"""$\partial E/\partial o_k$ for one output neuron: $o - y$, $(o - y)/(o(1 - o))$ or $-y/o$."""
+    r"""$\partial \ell/\partial o_k$ for one output neuron: $o - y$, $(o - y)/(o(1 - o))$ or $-y/o$."""
     if loss == "squared_error":
         return o - y
     if loss == "binary_cross_entropy":
@@ -133,10 +137,11 @@ def backward(
     activations: Sequence[str],
     loss: str = "squared_error",
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    r"""One example backward with loops: $\delta^l_j = f'(net^l_j)\sum_k w^{l+1}_{kj}\delta^{l+1}_k$, $\partial E/\partial w^l_{ji} = \delta^l_j o^{l-1}_i$.
+    r"""One example backward with loops: $\delta^l_j = f'(net^l_j)\sum_k w^{l+1}_{kj}\delta^{l+1}_k$, $\partial \ell/\partial w^l_{ji} = \delta^l_j o^{l-1}_i$.
 
     weights[l-1] (n_l, n_{l-1}); nets, outs from :func:`forward`; y (n_L,) or (n_L, 1)
-    -> dW: list, dW[l-1] (n_l, n_{l-1}); db: list, db[l-1] (n_l, 1); for this one example.
+    -> dW: list, dW[l-1] (n_l, n_{l-1}) $= \partial \ell/\partial W^l$; db: list, db[l-1] (n_l, 1)
+    $= \delta^l$; for this one example.
     """
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     L = len(weights)
@@ -199,9 +204,10 @@ def update(
     db: Sequence[np.ndarray],
     lr: float,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    r"""One gradient-descent step, weight by weight: $w_{ji} \leftarrow w_{ji} - \eta\, \partial E/\partial w_{ji}$.
+    r"""One gradient-descent step, weight by weight: $w_{ji} \leftarrow w_{ji} - \eta\, g_{ji}$, $b_j \leftarrow b_j - \eta\, g_j$.
 
-    weights, dW: lists of (n_l, n_{l-1}); biases, db: lists of (n_l, 1); lr: $\eta$
+    weights, dW: lists of (n_l, n_{l-1}); biases, db: lists of (n_l, 1); dW, db: the gradients
+    $g$ ($\partial \ell/\partial W^l$ of one example, or $\partial C/\partial W^l$ of a batch); lr: $\eta$
     -> new (weights, biases); the inputs are not modified.
     """
     new_W: list[np.ndarray] = []
@@ -227,7 +233,7 @@ def backprop(
     activations: Sequence[str],
     loss: str = "squared_error",
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-    r"""The batch cost $C = \frac1m \sum_j E_j$ and its gradients, one example and one weight at a time.
+    r"""The batch cost $C = \frac1m \sum_\mu \ell^{(\mu)}$ and its gradients, one example and one weight at a time.
 
     weights[l-1] (n_l, n_{l-1}), biases[l-1] (n_l, 1), X (n_0, m), Y (n_L, m), activations:
     one name per layer -> (loss: float, dW: list like weights, db: list like biases), batch means.

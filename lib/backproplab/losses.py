@@ -1,18 +1,19 @@
 r"""Loss functions, their gradients, and the stable from-logits forms.
 
 A batch of m examples is m columns: the output activation ``A`` and the targets
-``Y`` are both (n_L, m). The **cost** of a batch is the mean over its columns of
-the per-example loss, $C = \frac{1}{m} \sum_j L(a_j, y_j)$.
+``Y`` are both (n_L, m). The **cost** of a batch is the mean over its columns
+(examples $\mu = 1, \dots, m$) of the per-example loss $\ell$,
+$C = \frac{1}{m} \sum_\mu \ell(a^{(\mu)}, y^{(\mu)})$.
 
 Each ``*_grad`` returns the gradient of the **per-example** loss with respect to
-the output activation, column by column: $\partial L(a_j, y_j)/\partial a_j$,
+the output activation, column by column: $\partial \ell(a^{(\mu)}, y^{(\mu)})/\partial a^{(\mu)}$,
 shape (n_L, m). The $1/m$ of the batch mean is applied once, where the weight
 gradients are formed (``matrix.linear_backward``); the gradient of the cost $C$
 itself is ``grad / m``.
 
 From-logits forms take the output layer's net input ``Z`` (the logits) instead of
 its activation, never overflow or warn (log-sum-exp, ``logaddexp``), and return
-$\partial L/\partial z$ directly: $\sigma(z) - y$ and $p - y$.
+$\partial \ell/\partial z$ directly: $\sigma(z) - y$ and $p - y$.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _m(A: np.ndarray) -> int:
 
 @protected
 def squared_error(A, Y) -> float:
-    r"""$C = \frac{1}{m}\sum_j \frac12 \sum_k (a_{kj} - y_{kj})^2$.
+    r"""$C = \frac{1}{m}\sum_\mu \frac12 \sum_k (a_{k\mu} - y_{k\mu})^2$, the mean of $\ell = \frac12 \sum_k (a_k - y_k)^2$.
 
     A (n_L, m), Y (n_L, m) -> float (the batch mean).
     """
@@ -73,7 +74,7 @@ def squared_error(A, Y) -> float:
 
 @protected
 def squared_error_grad(A, Y) -> np.ndarray:
-    r"""$\partial L/\partial a = a - y$ per example.
+    r"""$\partial \ell/\partial a = a - y$ per example.
 
     A (n_L, m), Y (n_L, m) -> (n_L, m).
     """
@@ -83,7 +84,7 @@ def squared_error_grad(A, Y) -> np.ndarray:
 
 @protected
 def binary_cross_entropy(A, Y) -> float:
-    r"""$C = -\frac{1}{m}\sum_j \sum_k [y \log a + (1 - y)\log(1 - a)]$, outputs $a \in (0, 1)$.
+    r"""$C = -\frac{1}{m}\sum_\mu \sum_k [y_{k\mu} \log a_{k\mu} + (1 - y_{k\mu})\log(1 - a_{k\mu})]$, outputs $a \in (0, 1)$.
 
     A (n_L, m), Y (n_L, m) -> float. Logs are clamped at the smallest positive
     float, so an output of exactly 0 or 1 gives a large finite loss, not a warning.
@@ -96,7 +97,7 @@ def binary_cross_entropy(A, Y) -> float:
 
 @protected
 def binary_cross_entropy_grad(A, Y) -> np.ndarray:
-    r"""$\partial L/\partial a = (a - y) / (a (1 - a))$ per example.
+    r"""$\partial \ell/\partial a = (a - y) / (a (1 - a))$ per example.
 
     A (n_L, m), Y (n_L, m) -> (n_L, m).
     """
@@ -106,7 +107,7 @@ def binary_cross_entropy_grad(A, Y) -> np.ndarray:
 
 @protected
 def cross_entropy(A, Y) -> float:
-    r"""$C = -\frac{1}{m}\sum_j \sum_k y_{kj} \log a_{kj}$, for probability columns ``A``.
+    r"""$C = -\frac{1}{m}\sum_\mu \sum_k y_{k\mu} \log a_{k\mu}$, for probability columns ``A``.
 
     A (n_L, m), Y (n_L, m) (one-hot or probability columns) -> float.
     """
@@ -116,7 +117,7 @@ def cross_entropy(A, Y) -> float:
 
 @protected
 def cross_entropy_grad(A, Y) -> np.ndarray:
-    r"""$\partial L/\partial a = -y / a$ per example.
+    r"""$\partial \ell/\partial a = -y / a$ per example.
 
     A (n_L, m), Y (n_L, m) -> (n_L, m).
     """
@@ -144,7 +145,7 @@ def log_softmax(Z) -> np.ndarray:
 
 @protected
 def sigmoid_binary_cross_entropy(Z, Y) -> float:
-    r"""BCE of $a = \sigma(z)$ from the logits: $L = \log(1 + e^{z}) - y z$ per output, batch mean.
+    r"""BCE of $a = \sigma(z)$ from the logits: $\ell = \sum_k [\log(1 + e^{z_k}) - y_k z_k]$ per example, $C$ its batch mean.
 
     Z (n_L, m), Y (n_L, m) -> float. Exact for any z, no overflow.
     """
@@ -154,7 +155,7 @@ def sigmoid_binary_cross_entropy(Z, Y) -> float:
 
 @protected
 def sigmoid_binary_cross_entropy_grad(Z, Y) -> np.ndarray:
-    r"""$\partial L/\partial z = \sigma(z) - y$ per example. Z (n_L, m), Y (n_L, m) -> (n_L, m)."""
+    r"""$\partial \ell/\partial z = \sigma(z) - y$ per example. Z (n_L, m), Y (n_L, m) -> (n_L, m)."""
     Z, Y = _pair(Z, Y, "sigmoid_binary_cross_entropy_grad")
     e = np.exp(-np.abs(Z))
     s = np.where(Z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -163,9 +164,9 @@ def sigmoid_binary_cross_entropy_grad(Z, Y) -> np.ndarray:
 
 @protected
 def softmax_cross_entropy(Z, Y) -> float:
-    r"""Cross-entropy of $p = \mathrm{softmax}(z)$ from the logits: $L = -\sum_k y_k (z_k - \mathrm{lse}(z))$.
+    r"""Cross-entropy of $p = \mathrm{softmax}(z)$ from the logits: $\ell = -\sum_k y_k (z_k - \mathrm{lse}(z))$.
 
-    Z (n_L, m), Y (n_L, m) -> float (batch mean). Stable by log-sum-exp.
+    Z (n_L, m), Y (n_L, m) -> float (the batch mean $C$). Stable by log-sum-exp.
     """
     Z, Y = _pair(Z, Y, "softmax_cross_entropy")
     return float(-np.sum(Y * log_softmax(Z)) / _m(Z))
@@ -173,7 +174,7 @@ def softmax_cross_entropy(Z, Y) -> float:
 
 @protected
 def softmax_cross_entropy_grad(Z, Y) -> np.ndarray:
-    r"""$\partial L/\partial z = p - y$ per example (precisely $p \sum_k y_k - y$, the same for one-hot y).
+    r"""$\partial \ell/\partial z = p - y$ per example (precisely $p \sum_k y_k - y$, the same for one-hot y).
 
     Z (n_L, m), Y (n_L, m) -> (n_L, m).
     """
@@ -186,7 +187,7 @@ def softmax_cross_entropy_grad(Z, Y) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss by name: ``value(A, Y) -> float`` (batch mean) and ``grad(A, Y)`` (per example, (n_L, m))."""
+    r"""A loss by name: ``value(A, Y) -> float``, the batch cost $C$, and ``grad(A, Y)``, $\partial \ell/\partial a$ per example (n_L, m)."""
 
     name: str
     value: Callable[..., float]

@@ -3,13 +3,15 @@ r"""Backpropagation in matrix form: batched over columns, with a forward cache.
 The derivation, layer $l = 1, \dots, L$, a batch of m examples as m columns:
 
 - forward: $Z^l = W^l A^{l-1} + b^l$, $A^l = f^l(Z^l)$, $A^0 = X$;
-- output delta: $\delta^L = f'(Z^L) \odot \nabla_a L$ (softmax with cross-entropy: $P - Y$);
+- output delta: $\delta^L = f'(Z^L) \odot \partial \ell/\partial a^L$, column by column
+  (softmax with cross-entropy: $P - Y$);
 - hidden deltas: $\delta^l = f'(Z^l) \odot (W^{l+1})^\top \delta^{l+1}$;
-- gradients: $\partial C/\partial W^l = \frac1m \delta^l (A^{l-1})^\top$,
-  $\partial C/\partial b^l = \frac1m \sum_j \delta^l_{:,j}$.
+- gradients of the batch cost $C = \frac1m \sum_\mu \ell^{(\mu)}$:
+  $\partial C/\partial W^l = \frac1m \delta^l (A^{l-1})^\top$,
+  $\partial C/\partial b^l = \frac1m \sum_\mu \delta^l_{:,\mu}$.
 
-Deltas are per example (column j is $\partial L_j / \partial z_j$); the $1/m$ of the
-batch mean is applied once, in :func:`linear_backward`.
+Deltas are per example (column $\mu$ is $\partial \ell^{(\mu)} / \partial z^{l(\mu)}$ of example $\mu$); the
+$1/m$ of the batch mean is applied once, in :func:`linear_backward`.
 
 The contract: ``loss, dW, db = backprop(weights, biases, X, Y, activations, loss)``.
 """
@@ -55,11 +57,11 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np
 
 @protected
 def linear_backward(delta: np.ndarray, A_prev: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Gradients of $Z = W A_{prev} + b$ given $\delta = \partial L / \partial Z$ (per example).
+    r"""Gradients of $Z = W A_{prev} + b$ given $\delta = \partial \ell / \partial Z$ (per example, one column each).
 
     delta (n_l, m), A_prev (n_{l-1}, m), W (n_l, n_{l-1})
-    -> dA_prev $= W^\top \delta$ (n_{l-1}, m), dW $= \frac1m \delta A_{prev}^\top$ like W,
-    db $= \frac1m \sum_j \delta_{:,j}$ (n_l, 1); batch mean over the m columns.
+    -> dA_prev $= W^\top \delta$ (n_{l-1}, m, per example), dW $= \frac1m \delta A_{prev}^\top$ like W,
+    db $= \frac1m \sum_\mu \delta_{:,\mu}$ (n_l, 1); batch mean over the m columns.
     """
     dW, db = _param_grads(delta, A_prev)
     return W.T @ delta, dW, db
@@ -82,7 +84,7 @@ def activation_forward(Z: np.ndarray, activation: str) -> np.ndarray:
 
 @protected
 def activation_backward(grad_A: np.ndarray, Z: np.ndarray, activation: str) -> np.ndarray:
-    r"""$\delta = f'(Z) \odot \partial L/\partial A$ (softmax: its Jacobian-vector product per column).
+    r"""$\delta = f'(Z) \odot \partial \ell/\partial A$, per example (softmax: its vector-Jacobian product per column).
 
     grad_A (n_l, m), Z (n_l, m) -> delta (n_l, m).
     """
@@ -119,7 +121,7 @@ def _fused(activation: str, loss: str) -> bool:
 
 @protected
 def output_delta(A_L: np.ndarray, Z_L: np.ndarray, Y: np.ndarray, activation: str, loss: str) -> np.ndarray:
-    r"""$\delta^L = f'(Z^L) \odot \nabla_a L$; for softmax + cross-entropy and sigmoid + BCE simply $A - Y$.
+    r"""$\delta^L = f'(Z^L) \odot \partial \ell/\partial a^L$; for softmax + cross-entropy and sigmoid + BCE simply $A - Y$.
 
     A_L, Z_L, Y: (n_L, m) -> delta_L (n_L, m), per example (not divided by m).
     """
@@ -146,7 +148,7 @@ def backward(
     r"""The delta recursion $\delta^l = f'(Z^l) \odot (W^{l+1})^\top \delta^{l+1}$, from the output delta down.
 
     weights[l-1] (n_l, n_{l-1}); caches from :func:`forward`; delta_L (n_L, m) per example
-    -> dW, db: lists like weights and biases, $\frac1m \delta^l (A^{l-1})^\top$ and $\frac1m \sum_j \delta^l$.
+    -> dW, db: lists like weights and biases, $\frac1m \delta^l (A^{l-1})^\top$ and $\frac1m \sum_\mu \delta^l_{:,\mu}$.
     """
     if len(caches) != len(weights) or len(activations) != len(weights):
         raise ValueError(
@@ -192,7 +194,7 @@ def backprop(
     activations: Sequence[str],
     loss: str = "squared_error",
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-    r"""The batch cost $C = \frac1m \sum_j L(a^L_j, y_j)$ and its gradients $\partial C/\partial W^l$, $\partial C/\partial b^l$.
+    r"""The batch cost $C = \frac1m \sum_\mu \ell(a^{L(\mu)}, y^{(\mu)})$ and its gradients $\partial C/\partial W^l$, $\partial C/\partial b^l$.
 
     weights[l-1] (n_l, n_{l-1}), biases[l-1] (n_l, 1), X (n_0, m), Y (n_L, m),
     activations: one name per layer, loss: "squared_error", "binary_cross_entropy" or

@@ -61,8 +61,10 @@ def adam_step(
     v: Sequence[np.ndarray] | None, t: int, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
     eps: float = 1e-8,
 ) -> tuple[Arrays, Arrays, Arrays]:
-    r"""Adam: $m \leftarrow \beta_1 m + (1-\beta_1) g$, $v \leftarrow \beta_2 v + (1-\beta_2) g^2$, $\theta \leftarrow \theta - \eta \frac{\hat m}{\sqrt{\hat v} + \epsilon}$, $\hat m = \frac{m}{1-\beta_1^t}$, $\hat v = \frac{v}{1-\beta_2^t}$.
+    r"""Adam: $s \leftarrow \beta_1 s + (1-\beta_1) g$, $r \leftarrow \beta_2 r + (1-\beta_2) g^2$, $\theta \leftarrow \theta - \eta \frac{\hat s}{\sqrt{\hat r} + \mathrm{eps}}$, $\hat s = \frac{s}{1-\beta_1^t}$, $\hat r = \frac{r}{1-\beta_2^t}$.
 
+    The moment estimates $s$, $r$ are the arguments ``m``, ``v`` (Adam's own names; the ``m``
+    here is not the batch size m), and ``eps`` is a small constant, not machine epsilon.
     params, grads, m, v: lists of arrays of matching shapes (m, v None = zeros);
     t: this step's number, starting at 1 -> (new params, new m, new v).
     """
@@ -116,7 +118,7 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    r"""Adam; state ``m``, ``v`` (None until the first step) and the step count ``t``."""
+    r"""Adam; state ``m``, ``v`` (the moment estimates $s$, $r$ of :func:`adam_step`; None until the first step) and the step count ``t``."""
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps

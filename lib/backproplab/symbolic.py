@@ -9,14 +9,17 @@ once per architecture (``cse`` + ``lambdify``) and cached.
 
 Two ways to differentiate, both exact:
 
-- ``method="full"``: substitute every layer into the next, so the per-example loss is
+- ``method="full"``: substitute every layer into the next, so the per-example loss $\ell$ is
   one closed-form expression in the weights, biases, inputs and targets, and apply
-  ``sympy.diff`` to it once per parameter. The expression swells exponentially with
-  depth (the point notebook 01 makes), so this is for small networks.
+  ``sympy.diff`` to it once per parameter. Written out like this, the expression swells
+  with the depth L (notebook 01 measures it): for layers of $n \ge 2$ units, each unit's
+  formula contains all n units of the layer below, so the size grows like $n^L$,
+  exponentially in the depth; only a chain of single units grows polynomially (its whole
+  gradient roughly with $L^3$). So this is for small networks.
 - ``method="chain"``: keep each net input $z^l_j$ and output $a^l_j$ as a named
   sub-expression, let ``sympy.diff`` differentiate each definition locally, and sum
   the products along every path of the definition graph (the multivariate chain rule,
-  $\frac{dL}{dv} = \sum_{u \ni v} \frac{dL}{du} \frac{\partial u}{\partial v}$). Sub-expressions
+  $\frac{d\ell}{dv} = \sum_{u \ni v} \frac{d\ell}{du} \frac{\partial u}{\partial v}$). Sub-expressions
   are shared instead of copied, so it stays fast for deeper nets.
 - ``method="auto"`` (the default) takes "full" for networks with at most
   ``FULL_LIMIT`` parameters and at most two layers, "chain" otherwise.
@@ -126,9 +129,9 @@ def _check_names(sizes: Sequence[int], activations: Sequence[str], loss: str) ->
 
 
 def loss_expression(sizes: Sequence[int], activations: Sequence[str], loss: str = "squared_error"):
-    r"""The per-example loss $L(W, b, x, y)$ as one closed-form SymPy expression.
+    r"""The per-example loss $\ell(W, b, x, y)$ as one closed-form SymPy expression.
 
-    sizes $[n_0, \dots, n_L]$, one activation name per layer -> (L, params, x, y), where
+    sizes $[n_0, \dots, n_L]$, one activation name per layer -> ($\ell$, params, x, y), where
     params lists the symbols of W[1], ..., W[L] (row by row) then b[1], ..., b[L].
     """
     _check_names(sizes, activations, loss)
@@ -178,11 +181,11 @@ def _chain(sizes, activations, loss):
 @protected
 def gradient_expressions(sizes: Sequence[int], activations: Sequence[str], loss: str = "squared_error",
                          method: str = "full"):
-    r"""$L$ and $\partial L/\partial \theta$ for every parameter $\theta$, for one example, exactly.
+    r"""$\ell$ and $\partial \ell/\partial \theta$ for every parameter $\theta$, for one example, exactly.
 
-    -> (definitions, L, grads, params, x, y): ``definitions`` is a list of
-    ``(symbol, expression)`` in evaluation order (empty for ``method="full"``, where L and
-    grads are closed-form in params, x, y); grads[i] is $\partial L/\partial$ params[i].
+    -> (definitions, $\ell$, grads, params, x, y): ``definitions`` is a list of
+    ``(symbol, expression)`` in evaluation order (empty for ``method="full"``, where $\ell$ and
+    grads are closed-form in params, x, y); grads[i] is $\partial \ell/\partial$ params[i].
     """
     _check_names(sizes, activations, loss)
     if method == "full":
@@ -213,7 +216,7 @@ def _compiled(sizes: tuple[int, ...], activations: tuple[str, ...], loss: str, m
 @protected
 def compiled_gradient(sizes: Sequence[int], activations: Sequence[str], loss: str = "squared_error",
                       method: str = "auto") -> Callable:
-    """The numpy function ``f(*params, *x, *y) -> [L, *grads]`` (cached per architecture).
+    r"""The numpy function ``f(*params, *x, *y) -> [loss, *grads]``: $\ell$ and its gradient (cached per architecture).
 
     Arguments in the order of :func:`loss_expression`; x and y entries may be arrays of
     shape (m,) (one entry per example), and every output then has shape (m,) or is a scalar.
@@ -245,7 +248,7 @@ def backprop(
     loss: str = "squared_error",
     method: str = "auto",
 ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
-    r"""The batch cost $C = \frac1m\sum_j L(x_j, y_j)$ and its exact gradients, from SymPy's derivatives.
+    r"""The batch cost $C = \frac1m\sum_\mu \ell(x^{(\mu)}, y^{(\mu)})$ and its exact gradients, from SymPy's derivatives.
 
     weights[l-1] (n_l, n_{l-1}), biases[l-1] (n_l, 1), X (n_0, m), Y (n_L, m), activations:
     one name per layer -> (loss: float, dW: list like weights, db: list like biases).

@@ -42,7 +42,7 @@ def accuracy(A: np.ndarray, Y: np.ndarray) -> float:
 
 
 def evaluate(weights, biases, X, Y, activations: Sequence[str], loss: str) -> tuple[float, float]:
-    """(batch cost, accuracy) of the network on X (n_0, m), Y (n_L, m)."""
+    r"""(the batch cost $C$, accuracy) of the network on X (n_0, m), Y (n_L, m)."""
     A_L, caches = matrix.forward(weights, biases, X, activations)
     if activations[-1] == "softmax" and loss == "cross_entropy":
         value = _losses.softmax_cross_entropy(caches[-1][1], Y)
@@ -54,7 +54,7 @@ def evaluate(weights, biases, X, Y, activations: Sequence[str], loss: str) -> tu
 
 
 def confusion_matrix(true_labels, predicted_labels, n_classes: int | None = None) -> np.ndarray:
-    r"""$C_{ij}$ = number of examples of class i predicted as j. labels (m,) ints -> (K, K) ints."""
+    r"""$N_{ij}$ = number of examples of class i predicted as j. labels (m,) ints -> N (K, K) ints."""
     t = np.asarray(true_labels, dtype=np.int64).ravel()
     p = np.asarray(predicted_labels, dtype=np.int64).ravel()
     if t.shape != p.shape:
@@ -73,7 +73,8 @@ def gradient_norms(dW: Sequence[np.ndarray]) -> np.ndarray:
 
 @dataclass
 class History:
-    """Per-epoch record: training loss and accuracy, and on the test set if one was given."""
+    r"""Per-epoch record: the cost $C$ on the training set (``loss``) and the accuracy, and on the
+    test set if one was given."""
 
     epoch: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)

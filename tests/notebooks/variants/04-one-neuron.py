@@ -142,6 +142,31 @@ def logistic_neuron_grad(W, b, X, Y):
     delta = (Y - A) * A * (1 - A)
     return delta @ X.T / m, delta.sum(axis=1, keepdims=True) / m
 ''',
+        # a(1 + a) instead of a(1 - a)
+        "slope_a_one_plus_a": '''
+def logistic_neuron_grad(W, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(W @ X + b)
+    delta = (A - Y) * A * (1 + A)
+    return delta @ X.T / m, delta.sum(axis=1, keepdims=True) / m
+''',
+        # db left per example: (1, m) instead of (1, 1)
+        "db_not_reduced": '''
+def logistic_neuron_grad(W, b, X, Y):
+    m = X.shape[1]
+    A = sigmoid(W @ X + b)
+    delta = (A - Y) * A * (1 - A)
+    return delta @ X.T / m, delta / m
+''',
+        # the slope as exp(-z) / (1 + exp(-z))**2: right, except that it is inf / inf = NaN for z << 0
+        "unstable_slope_formula": '''
+def logistic_neuron_grad(W, b, X, Y):
+    m = X.shape[1]
+    Z = W @ X + b
+    A = 1 / (1 + np.exp(-Z))
+    delta = (A - Y) * np.exp(-Z) / (1 + np.exp(-Z)) ** 2
+    return delta @ X.T / m, delta.sum(axis=1, keepdims=True) / m
+''',
     },
 }
 
@@ -184,4 +209,15 @@ def logistic_neuron_grad(W, b, X, Y):
     db = np.mean(delta, axis=1, keepdims=True)
     return dW, db
 ''',
+}
+
+# Every hint of every exercise, and the wrong variant on which it must fire.
+FIRES = {
+    "ex04_linear_grad": {"bias_missing": "forgot_bias_in_output", "db_per_example": "db_not_reduced"},
+    "ex04_descent_step": {"step_in_place": "updates_in_place", "ascent": "gradient_ascent",
+                          "divides_by_lr": "divides_by_lr", "path_in_place": "updates_in_place",
+                          "no_start": "path_without_the_start", "frozen_gradient": "gradient_only_at_the_start"},
+    "ex04_logistic_grad": {"slope_missing": "missing_sigmoid_derivative", "slope_of_z": "slope_of_z_not_a",
+                           "sigmoid_prime_of_a": "sigmoid_prime_of_the_output", "slope_plus": "slope_a_one_plus_a",
+                           "db_per_example": "db_not_reduced"},
 }

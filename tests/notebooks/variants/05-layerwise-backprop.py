@@ -59,6 +59,19 @@ def forward_pass(weights, biases, x):
         nets.append(net)
         outs.append(sigmoid(net))
     return nets, outs
+''',        # net = b[:, 0] is a view of the bias column: += then adds the weighted inputs into the bias itself
+        "net_accumulates_into_the_bias_view": '''
+def forward_pass(weights, biases, x):
+    outs = [np.asarray(x, dtype=np.float64).reshape(-1)]
+    nets = []
+    for W, b in zip(weights, biases):
+        net = b[:, 0]
+        for j in range(W.shape[0]):
+            for i in range(W.shape[1]):
+                net[j] += W[j, i] * outs[-1][i]
+        nets.append(net.copy())
+        outs.append(sigmoid(net))
+    return nets, outs
 ''',
     },
     "ex05_backward": {
@@ -173,6 +186,38 @@ def backward_pass(weights, nets, outs, y):
     db = [deltas[l].reshape(-1, 1).copy() for l in range(L)]
     return deltas, dW, db
 ''',
+        # db[l-1] left 1-D, shape (n_l,), instead of a column (n_l, 1)
+        "db_one_dimensional": '''
+def backward_pass(weights, nets, outs, y):
+    L = len(weights)
+    deltas = [None] * L
+    o = outs[L]
+    deltas[L - 1] = np.array([(o[k] - y[k]) * o[k] * (1 - o[k]) for k in range(len(y))])
+    for l in range(L - 1, 0, -1):
+        h = outs[l]
+        deltas[l - 1] = np.array([h[j] * (1 - h[j]) * sum(weights[l][k, j] * deltas[l][k] for k in range(len(deltas[l])))
+                                  for j in range(len(h))])
+    dW = [np.array([[deltas[l][j] * outs[l][i] for i in range(len(outs[l]))] for j in range(len(deltas[l]))]) for l in range(L)]
+    db = [deltas[l].copy() for l in range(L)]
+    return deltas, dW, db
+''',
+        # the output error computed in place: outs[L] -= y changes the caller's outputs
+        "error_computed_in_place": '''
+def backward_pass(weights, nets, outs, y):
+    L = len(weights)
+    deltas = [None] * L
+    o = sigmoid(nets[L - 1])
+    err = outs[L]
+    err -= y
+    deltas[L - 1] = err * o * (1 - o)
+    for l in range(L - 1, 0, -1):
+        h = outs[l]
+        deltas[l - 1] = np.array([h[j] * (1 - h[j]) * sum(weights[l][k, j] * deltas[l][k] for k in range(len(deltas[l])))
+                                  for j in range(len(h))])
+    dW = [np.array([[deltas[l][j] * outs[l][i] for i in range(len(outs[l]))] for j in range(len(deltas[l]))]) for l in range(L)]
+    db = [deltas[l].reshape(-1, 1).copy() for l in range(L)]
+    return deltas, dW, db
+''',
     },
     "ex05_update": {
         "gradient_ascent": '''
@@ -239,4 +284,19 @@ def update_weights(weights, biases, dW, db, lr):
         b -= lr * g
     return new_weights, new_biases
 ''',
+}
+
+# Every hint of every exercise, and the wrong variant on which it must fire.
+FIRES = {
+    "ex05_forward": {"outs_no_input": "outs_without_the_input", "nets_hold_outputs": "nets_hold_outputs",
+                     "bias_missing": "forgot_the_bias", "indices_swapped": "weight_indices_swapped",
+                     "reads_x": "every_layer_reads_x", "inputs_changed": "net_accumulates_into_the_bias_view"},
+    "ex05_backward": {"output_slope": "missing_output_slope", "hidden_slope": "missing_hidden_slope",
+                      "last_term_only": "assigned_instead_of_accumulated",
+                      "wrong_layer_weights": "hidden_delta_from_the_wrong_layer",
+                      "W_not_WT": "hidden_delta_uses_W_not_W_transpose",
+                      "dW_own_outputs": "dW_uses_the_wrong_layer_outputs", "db_column": "db_one_dimensional",
+                      "inputs_changed": "error_computed_in_place"},
+    "ex05_update": {"in_place": "updates_in_place", "biases_unchanged": "biases_not_updated",
+                    "wrong_layer": "gradients_of_the_wrong_layer"},
 }
