@@ -100,9 +100,9 @@ LIBRARY_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("centered differences and the relative error: notebooks 03-05 check gradients with them in their demo "
          "cells, and Validate's diagnoses compare with finite differences in the student's kernel")),
     "lib/backproplab/optim.py": (
-        ("ex04_descent_step",),
-        ("the gradient-descent step: notebooks 04-05 train with it in their demo cells, and so does the training "
-         "loop (`backproplab.train`) of the later notebooks")),
+        ("ex04_descent_step", "ex08_update_rules"),
+        ("the update rules (gradient descent, momentum, Adam): notebooks 04-05 train with them in their demo "
+         "cells, and so does the training loop (`backproplab.train`) of the later notebooks")),
     "lib/backproplab/layerwise.py": (
         ("ex05_forward", "ex05_backward"),
         ("the neuron-by-neuron loops, one of the course's three routes to one gradient (COURSE.md): notebooks "
@@ -119,6 +119,20 @@ LIBRARY_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("ex11_clip",),
         ("notebook 11's checks, which Validate runs in the student's kernel: the reference for clipping is the "
          "clipping formula itself")),
+    "lib/backproplab/losses.py": (
+        ("ex07_*",),
+        ("the losses every notebook from 06 on computes with, stable cross-entropy and its gradient among them")),
+    "lib/backproplab/feedback_alignment.py": (
+        ("ex10_feedback_alignment", "ex06_backward"),
+        ("random synaptic feedback, notebook 10's figure against true backprop: its backward pass is backprop's, "
+         "with a fixed random B in place of W^T")),
+    "lib/backproplab/levenberg_marquardt.py": (
+        ("ex10_levenberg_marquardt",),
+        ("Gauss-Newton with Levenberg-Marquardt damping: notebook 10's race against gradient descent runs on it")),
+    "lib/backproplab/exercises/nb10.py": (
+        ("ex10_quantize",),
+        ("notebook 10's checks, which Validate runs in the student's kernel: the reference quantizes by the "
+         "formula itself")),
 }
 
 # Lines that solutions and the library share by construction, and that say nothing of an answer on their own.
@@ -132,6 +146,22 @@ COMMON_LINES: frozenset[str] = frozenset({
     "T, _, m = X.shape",            # a batch of sequences: time steps, features, examples
     "for t in range(1, T + 1):",    # forward through time
     "for t in range(T, 0, -1):",    # backward through time
+    "for l in range(L, 0, -1):",    # backward through the layers
+    "for _ in range(epochs):",      # a loop over epochs
+    "_, caches = matrix.forward(weights, biases, X, activations)",   # calling the library's forward pass
+    "for W, b, name in zip(weights, biases, activations):",          # a loop over the layers
+    "A_prev, _ = caches[l - 1]",    # reading a layer's cache
+    "A_prev = caches[l - 1][0]",    # reading a layer's cache
+    "caches.append((A, Z))",        # keeping a layer's cache
+    "return A, caches",             # what a forward pass returns
+    "m = A_L.shape[1]",             # the batch size
+    "m = delta_L.shape[1]",         # the batch size
+    "m = delta.shape[1]",           # the batch size
+    "a = np.asarray(a, dtype=np.float64)",   # float64 input
+    "b = np.asarray(b, dtype=np.float64)",   # float64 input
+    "e = np.exp(shifted)",          # the exponential of max-shifted logits
+    "for i, n in enumerate(sizes):",         # a loop over sizes
+    "for k, seed in enumerate(seeds):",      # a loop over seeds
 })
 
 
@@ -172,10 +202,13 @@ def edition_leaks(tree: Path, source: Path = SOLUTIONS) -> list[str]:
     (:func:`find_leaks`). ``lib/``: any nbgrader marker or hidden-test line, and any solution
     line outside the files :data:`LIBRARY_ROUTES` allows for its exercise; lines of
     :data:`COMMON_LINES` do not count."""
+    problems = []
+    if (tree / "course").is_dir():  # each notebook against its own solutions (a generic line of one is no leak in another)
+        problems += [f"course/{p}" for p in find_leaks(tree / "course", source)]
     with tempfile.TemporaryDirectory(prefix="bpl-leaks-") as tmp:
         rest = Path(tmp) / "rest"
-        shutil.copytree(tree, rest, ignore=shutil.ignore_patterns("lib"))
-        problems = [p.replace(str(rest), str(tree)) for p in find_leaks(rest, source)]
+        shutil.copytree(tree, rest, ignore=shutil.ignore_patterns("lib", "course"))
+        problems += [p.replace(str(rest), str(tree)) for p in find_leaks(rest, source)]
     texts = _lib_lines(tree)
     lines = {rel: {ln.strip() for ln in text.splitlines()} for rel, text in texts.items()}
     for rel, text in texts.items():
