@@ -126,15 +126,15 @@ def backward(root):
 
 # one mistake per hint: (exercise, hint key, replacement code)
 MISTAKES = [
-    ("ex02_mul_backward", "own_operand", "def mul_backward(a, b, out):\n a.grad += a.data * out.grad\n"
-                                         " b.grad += b.data * out.grad"),
-    ("ex02_mul_backward", "out_data", "def mul_backward(a, b, out):\n a.grad += out.data * out.grad\n"
-                                      " b.grad += out.data * out.grad"),
+    ("ex02_mul_backward", "own_operand", ("def mul_backward(a, b, out):\n a.grad += a.data * out.grad\n"
+                                          " b.grad += b.data * out.grad")),
+    ("ex02_mul_backward", "out_data", ("def mul_backward(a, b, out):\n a.grad += out.data * out.grad\n"
+                                       " b.grad += out.data * out.grad")),
     ("ex02_mul_backward", "upstream", "def mul_backward(a, b, out):\n a.grad += b.data\n b.grad += a.data"),
-    ("ex02_mul_backward", "accumulate", "def mul_backward(a, b, out):\n a.grad = b.data * out.grad\n"
-                                        " b.grad = a.data * out.grad"),
-    ("ex02_mul_backward", "reuse", "def mul_backward(a, b, out):\n a.grad = a.grad + b.data * out.grad\n"
-                                   " if b is not a:\n  b.grad += a.data * out.grad"),
+    ("ex02_mul_backward", "accumulate", ("def mul_backward(a, b, out):\n a.grad = b.data * out.grad\n"
+                                         " b.grad = a.data * out.grad")),
+    ("ex02_mul_backward", "reuse", ("def mul_backward(a, b, out):\n a.grad = a.grad + b.data * out.grad\n"
+                                    " if b is not a:\n  b.grad += a.data * out.grad")),
     ("ex02_exp_tanh_backward", "exp_input", "def exp_backward(a, out):\n a.grad += a.data * out.grad"),
     ("ex02_exp_tanh_backward", "exp_upstream", "def exp_backward(a, out):\n a.grad += out.data"),
     ("ex02_exp_tanh_backward", "exp_accumulate", "def exp_backward(a, out):\n a.grad = out.data * out.grad"),
