@@ -175,3 +175,23 @@ def test_sigmoid_is_stable_at_large_inputs():
             s = Value(z).sigmoid()
             s.backward()
             assert 0.0 <= s.data <= 1.0
+
+
+def test_draw_graph_draws_any_graph_of_values_and_refuses_an_unreadable_one():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from backproplab.plots import draw_graph
+
+    x = Value(0.5, label="x")
+    y = x * x + x.tanh()
+    y.backward()
+    ax = draw_graph(y, title="y")
+    assert ax.get_title() == "y" and len(ax.texts) >= 5
+    plt.close("all")
+    deep = x
+    for _ in range(2000):               # deeper than the recursion limit: listed without recursion, then refused
+        deep = deep * 1.0
+    with pytest.raises(ValueError, match="nodes"):
+        draw_graph(deep)
