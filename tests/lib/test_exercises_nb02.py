@@ -277,3 +277,10 @@ def test_a_grad_that_is_a_value_gets_a_readable_message():
     v = verdict("ex02_mul_backward", None, {"ex02_mul_backward": "def mul_backward(a, b, out):\n a.grad += b * out.grad"
                                                                  "\n b.grad += a * out.grad"})
     assert "not a number" in v.message and "Value" in v.message
+
+
+@pytest.mark.parametrize("ex_id", IDS)
+def test_hidden_cases_can_be_drawn_from_any_seed(ex_id):
+    ex = get(ex_id)
+    for seed in range(60):            # e.g. a random graph whose exp(exp(...)) overflows is drawn again
+        assert ex.cases(np.random.default_rng(seed))

@@ -212,3 +212,10 @@ def numerical_gradient(f, x, h=1e-5):
 '''
     v = verdict("ex03_numerical_gradient", 0, {"ex03_numerical_gradient": reshaped})
     assert not v.passed and "transposed" in v.message
+
+
+@pytest.mark.parametrize("ex_id", IDS)
+def test_hidden_cases_can_be_drawn_from_any_seed(ex_id):
+    ex = get(ex_id)
+    for seed in range(15):
+        assert ex.cases(np.random.default_rng(seed))
