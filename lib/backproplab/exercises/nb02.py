@@ -227,15 +227,7 @@ class MulBackward(Exercise):
 
     def judge(self, case, out):
         va, vb, ga, gb, go, same = case.args
-        if not (isinstance(out, dict) and set(out) == {"a", "b", "out"}):
-            _fail("type", f"{case.label}: the test could not read the nodes back")
-        for key in ("a", "b", "out"):
-            if not (isinstance(out[key], list) and len(out[key]) == 2):
-                _fail("type", f"{case.label}: the test could not read the nodes back")
-            for what, v in zip(("data", "grad"), out[key]):
-                if not _is_number(v):
-                    _fail("type", f"{case.label}: {key}.{what} is a {type_name(v)}, not a number: add numbers "
-                                  "(b.data * out.grad), not Values")
+        _read_nodes(case.label, out, ("a", "b", "out"), "b.data * out.grad")
         _side_effects(case.label, [("a", out["a"][0], va), ("b", out["b"][0], vb), ("out", out["out"][0], va * vb)],
                       ("out", out["out"][1], go))
         # the oracle: SymPy's d(s t)/ds and d(s t)/dt at s = a.data, t = b.data
@@ -253,6 +245,18 @@ class MulBackward(Exercise):
                                    (before + va * vb * go, self.hint("out_data")),
                                    (before + d, self.hint("upstream")),
                                    (d * go, self.hint("accumulate"))])
+
+
+def _read_nodes(label: str, out, keys: tuple[str, ...], example: str) -> None:
+    """``out`` is ``{node: [data, grad]}`` for the nodes ``keys``, every entry a number."""
+    if not (isinstance(out, dict) and set(out) == set(keys)
+            and all(isinstance(out[k], list) and len(out[k]) == 2 for k in keys)):
+        _fail("type", f"{label}: the test could not read the nodes back")
+    for key in keys:
+        for what, v in zip(("data", "grad"), out[key]):
+            if not _is_number(v):
+                _fail("type", f"{label}: {key}.{what} is a {type_name(v)}, not a number: add numbers ({example}), "
+                              "not Values")
 
 
 def _side_effects(label: str, datas, out_grad) -> None:
@@ -314,14 +318,7 @@ class ExpTanhBackward(Exercise):
 
     def judge(self, case, out):
         fn, va, before, up = case.args
-        if not (isinstance(out, dict) and set(out) == {"a", "out"}
-                and all(isinstance(out[k], list) and len(out[k]) == 2 for k in out)):
-            _fail("type", f"{case.label}: the test could not read the nodes back")
-        for key in ("a", "out"):
-            for what, v in zip(("data", "grad"), out[key]):
-                if not _is_number(v):
-                    _fail("type", f"{case.label}: {key}.{what} is a {type_name(v)}, not a number: add numbers "
-                                  "(computed from out.data and out.grad), not Values")
+        _read_nodes(case.label, out, ("a", "out"), "computed from out.data and out.grad")
         f = sp.exp(_s) if fn == "exp" else sp.tanh(_s)
         value = float(f.subs(_s, va))
         _side_effects(case.label, [("a", out["a"][0], va), ("out", out["out"][0], value)], ("out", out["out"][1], up))
