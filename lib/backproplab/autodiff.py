@@ -1,13 +1,16 @@
 r"""A scalar reverse-mode automatic differentiation engine: the reference of notebook 02.
 
-A :class:`Value` holds a number (``data``), the gradient of some output with respect
-to it (``grad``), and the graph that produced it: its parents (``prev``) and a
-``_backward`` closure that **adds** $\frac{\partial out}{\partial x} \cdot$ ``out.grad``
+A :class:`Value` holds a number (``data``), its adjoint $\bar v = \partial\,\mathrm{root} / \partial v$
+(``grad``: the derivative of the graph's last node, its *root*, with respect to this node; in
+training the root is the cost $C$), and the graph that produced it: its parents (``prev``) and a
+``_backward`` closure that **adds** $\frac{\partial\, out}{\partial x} \cdot$ ``out.grad``
 into each parent's ``grad``. Adding (not assigning) is what makes a node used twice
 receive the sum of both contributions (the multivariate chain rule).
 
 :meth:`Value.backward` sorts the graph topologically (:func:`topological_sort`, every
-node after the nodes it was computed from) and runs the closures from the output back.
+node after the nodes it was computed from, with an explicit stack: no recursion, so graphs deeper
+than Python's recursion limit of 1000 calls work) and runs the closures from the root back, each
+node's once.
 
 Calling ``backward()`` a second time: the gradients of the graph's *interior* nodes are
 recomputed from zero on every call, while the gradients of its *leaves* (the Values you

@@ -110,8 +110,12 @@ def diagnose(
     with np.errstate(all="ignore"):
         if _close(a, expected, rtol, atol):
             return Diagnosis(True, "ok", f"{name} is correct")
+        single = a.size == 1
+        got_expected = f": got {_fmt(float(a.reshape(-1)[0]))}, expected {_fmt(float(expected.reshape(-1)[0]))}" \
+            if single else ""
         if np.any(expected != 0) and _close(-a, expected, rtol, atol):
-            return Diagnosis(False, "sign", f"{name} has the wrong sign everywhere (sign flipped)")
+            where = "" if single else " everywhere"
+            return Diagnosis(False, "sign", f"{name} has the wrong sign{where} (sign flipped){got_expected}")
         if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1 and _close(a.T, expected, rtol, atol):
             return Diagnosis(
                 False, "transposed", f"{name} is the transpose of the right answer (square matrix)"
@@ -128,9 +132,12 @@ def diagnose(
                         "batch_size",
                         f"{name} is off by a factor of {_fmt(c)} = the batch size m={batch_size}: {how}?",
                     )
-                return Diagnosis(
-                    False, "scaled", f"{name} is off by a constant factor of {_fmt(c)}"
-                )
+                # one number is always some multiple of another: only a factor seen on several
+                # entries, or a plain 2 or 1/2, says something about the mistake
+                if not single or any(np.isclose(abs(c), k, rtol=1e-9) for k in (2.0, 0.5)):
+                    return Diagnosis(
+                        False, "scaled", f"{name} is off by a constant factor of {_fmt(c)}{got_expected}"
+                    )
         mism = ~np.isclose(a, expected, rtol=rtol, atol=atol)
         idx = _worst(a, expected) if a.ndim else ()
         where = f" at {fmt_index(idx)}" if a.ndim else ""

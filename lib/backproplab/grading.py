@@ -1,4 +1,4 @@
-r"""Helpers that the course's test cells call.
+r"""The checks that the exercises' judges call (see :mod:`backproplab.exercises`).
 
 Every check runs in the fixed order of the exercise contract (type, shape, finite
 values, numbers) and, on failure, raises :class:`GradingError` (an
@@ -6,13 +6,17 @@ values, numbers) and, on failure, raises :class:`GradingError` (an
 correct answer nothing is printed and nothing reaches stderr: nbgrader scores
 any stderr output in a test cell as a failure.
 
-Typical test cell::
+A judge compares a student's output (data, back from the kernel) with a reference
+from an independent route, and names known mistakes in the exercise's own words::
 
-    from backproplab.grading import check_array, forbid, quietly
-    expected = reference(...)                       # computed before the guard
-    with forbid(backproplab.matrix.backward):       # the library route may not be called
-        got = quietly(student_backward, delta, A_prev, W)
-    check_array(got, expected, "dW", batch_size=m)
+    def judge(self, case, out):                      # in an Exercise subclass
+        dW = reference_dW(*case.args)                # (n_l, n_(l-1)), 1/m applied once
+        check_array(out, dW, "dW", batch_size=m,
+                    mistakes=[(dW.T, self.hint("transposed"))])
+
+Kernel side, :func:`quietly` runs the student's function (a failure becomes one line
+naming the student's own code line) and :func:`forbid` switches the library's own
+answer off while it runs.
 """
 
 from __future__ import annotations
@@ -134,13 +138,17 @@ def check_arrays(actual: Sequence, expected: Sequence, name: str = "result",
 
 
 def check_scalar(actual, expected: float, name: str = "result", rtol: float = 1e-7, atol: float = 1e-10,
-                 batch_size: int | None = None) -> None:
-    """Assert a float (or 0-d array) equals ``expected``."""
+                 batch_size: int | None = None, mistakes: Sequence[tuple[float, str]] = ()) -> None:
+    """Assert a float (or 0-d array) equals ``expected``.
+
+    ``mistakes``: ``(wrong_number, hint)`` pairs, as in :func:`check_array`.
+    """
     if isinstance(actual, np.ndarray) and actual.size == 1:
         actual = actual.reshape(())
     if isinstance(actual, np.ndarray) and actual.ndim > 0:
         _fail(("shape", f"{name} should be a single number, got an array of shape {actual.shape}"))
-    check_array(actual, np.float64(expected), name, rtol=rtol, atol=atol, batch_size=batch_size)
+    check_array(actual, np.float64(expected), name, rtol=rtol, atol=atol, batch_size=batch_size,
+                mistakes=[(np.float64(w), hint) for w, hint in mistakes])
 
 
 def type_name(x) -> str:

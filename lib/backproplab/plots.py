@@ -449,3 +449,76 @@ def size_sweep(sizes: Sequence[int], train: np.ndarray, val: np.ndarray, chosen:
     ax.set_ylabel("cost $C$")
     ax.legend(fontsize=8)
     return ax
+
+
+# ---- notebook 02: computational graphs -------------------------------------------------------
+__all__ += ["draw_graph"]  # appended here, so each notebook's additions stay in its own block
+
+
+def _graph_nodes(root) -> list:
+    """Every node of ``root``'s graph once, parents before children (an iterative search, so a
+    deep graph does not reach Python's recursion limit)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            order.append(v)
+        elif id(v) not in seen:
+            seen.add(id(v))
+            stack.append((v, True))
+            stack.extend((p, False) for p in reversed(tuple(v.prev)) if id(p) not in seen)
+    return order
+
+
+def draw_graph(root, ax: Axes | None = None, title: str | None = None, max_nodes: int = 60) -> Axes:
+    """Draw the computational graph that ends at ``root``: inputs (leaves, green) on the left,
+    the root on the right. A box is a node (its label, ``data`` and ``grad``); a circle is the
+    operation that made the box it points to.
+
+    root: any node with ``data``, ``grad``, ``prev`` (its parents), ``op`` and ``label``, such as
+    notebook 02's ``Value`` or :class:`backproplab.autodiff.Value`. Graphs of more than
+    ``max_nodes`` nodes are refused (a drawing that size is unreadable).
+    """
+    nodes = _graph_nodes(root)
+    if len(nodes) > max_nodes:
+        raise ValueError(f"draw_graph: {len(nodes)} nodes is more than the {max_nodes} a drawing can show")
+    depth: dict[int, int] = {}
+    for v in nodes:                    # column = the longest path from an input
+        depth[id(v)] = 1 + max((depth[id(p)] for p in v.prev), default=-1)
+    for v in nodes:                    # an input sits just left of its first use
+        if not v.prev:
+            uses = [depth[id(c)] for c in nodes if any(p is v for p in c.prev)]
+            depth[id(v)] = min(uses, default=1) - 1
+    columns: dict[int, list] = {}
+    for v in nodes:
+        columns.setdefault(depth[id(v)], []).append(v)
+    pos = {id(v): (3.0 * d, 1.15 * ((len(vs) - 1) / 2 - k)) for d, vs in columns.items() for k, v in enumerate(vs)}
+    if ax is None:
+        with plt.rc_context(STYLE):
+            _, ax = plt.subplots(figsize=(1.75 * len(columns) + 0.6, 0.95 * max(map(len, columns.values())) + 0.9),
+                                 layout="constrained")
+    arrow = {"arrowstyle": "-|>", "color": "0.4", "lw": 1.0, "mutation_scale": 10}
+    for v in nodes:
+        x, y = pos[id(v)]
+        if v.prev:
+            ox = x - 1.25
+            for k, p in enumerate(v.prev):
+                px, py = pos[id(p)]
+                skip = depth[id(v)] - depth[id(p)] > 1            # an edge that jumps a column: curve it
+                bend = 0.3 * k if sum(q is p for q in v.prev) > 1 else (-0.3 if skip else 0.0)
+                ax.annotate("", xy=(ox, y), xytext=(px + 0.5, py), zorder=1,
+                            arrowprops={**arrow, "shrinkB": 11, "connectionstyle": f"arc3,rad={bend}"})
+            ax.annotate("", xy=(x - 0.52, y), xytext=(ox, y), zorder=1, arrowprops={**arrow, "shrinkA": 11})
+            ax.scatter([ox], [y], s=560, c="#fde9c9", edgecolors="#d08a1d", zorder=3)
+            ax.text(ox, y, v.op, ha="center", va="center", fontsize=10 if len(v.op) < 3 else 7.5, zorder=4)
+        head = f"{v.label}\n" if v.label else ""
+        ax.text(x, y, f"{head}data {v.data:.3g}\ngrad {v.grad:.3g}", ha="center", va="center", fontsize=8.5,
+                zorder=3, bbox={"boxstyle": "round,pad=0.35", "fc": "#e8f0fb" if v.prev else "#eaf6e6",
+                      "ec": "#4a78b5" if v.prev else "#4c9a3f"})
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.75, max(ys) + 0.75)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax

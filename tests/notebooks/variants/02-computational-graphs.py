@@ -24,6 +24,13 @@ def mul_backward(a, b, out):
     a.grad += out.data * out.grad
     b.grad += out.data * out.grad
 ''',
+        # resets the upstream gradient after use: a side effect that breaks every later rule
+        "clears_out_grad": '''
+def mul_backward(a, b, out):
+    a.grad += b.data * out.grad
+    b.grad += a.data * out.grad
+    out.grad = 0.0
+''',
     },
     "ex02_exp_tanh_backward": {
         "tanh_prime_from_input": '''
@@ -61,6 +68,15 @@ def exp_backward(a, out):
 def tanh_backward(a, out):
     a.grad += 1 - out.data ** 2
 ''',
+        # changes the node it reads: out.data now holds the derivative
+        "overwrites_out_data": '''
+def exp_backward(a, out):
+    a.grad += out.data * out.grad
+
+def tanh_backward(a, out):
+    out.data = 1 - out.data ** 2
+    a.grad += out.data * out.grad
+''',
     },
     "ex02_topological_sort": {
         "root_first": '''
@@ -88,6 +104,36 @@ def topological_sort(root):
         "only_direct_parents": '''
 def topological_sort(root):
     return list(root.prev) + [root]
+''',
+        # the depth-first search written with recursion: right on small graphs, a RecursionError on deep ones
+        "recursive": '''
+def topological_sort(root):
+    order, visited = [], set()
+    def visit(v):
+        if v not in visited:
+            visited.add(v)
+            for p in v.prev:
+                visit(p)
+            order.append(v)
+    visit(root)
+    return order
+''',
+        # a visited set that survives between calls: the second call returns an empty order
+        "visited_set_kept_between_calls": '''
+_seen = set()
+
+def topological_sort(root, order=None):
+    order = []
+    stack = [(root, False)]
+    while stack:
+        v, done = stack.pop()
+        if done:
+            order.append(v)
+        elif v not in _seen:
+            _seen.add(v)
+            stack.append((v, True))
+            stack.extend((p, False) for p in v.prev)
+    return order
 ''',
         "breadth_first_reversed": '''
 def topological_sort(root):
@@ -139,6 +185,17 @@ def backward(root):
         for p in v.prev:
             push(p)
     push(root)
+''',
+        # root.grad = 1 instead of += 1: right unless the root is an input that already held a gradient
+        "sets_the_seed": '''
+def backward(root):
+    order = topological_sort(root)
+    for v in order:
+        if v.prev:
+            v.grad = 0.0
+    root.grad = 1.0
+    for v in reversed(order):
+        v._backward()
 ''',
         "no_seed": '''
 def backward(root):
@@ -195,4 +252,21 @@ def backward(root):
     for k in range(len(nodes) - 1, -1, -1):
         nodes[k]._backward()
 ''',
+}
+
+FIRES = {
+    "ex02_mul_backward": {"own_operand": "own_operand_not_the_other", "out_data": "uses_output_value",
+                          "upstream": "forgot_upstream_gradient", "accumulate": "assigns_instead_of_adding",
+                          "reuse": "assigns_instead_of_adding"},
+    "ex02_exp_tanh_backward": {"exp_input": "exp_prime_is_input", "exp_upstream": "forgot_upstream_gradient",
+                               "exp_accumulate": "assigns_instead_of_adding", "tanh_input": "tanh_prime_from_input",
+                               "tanh_not_squared": "tanh_output_not_squared",
+                               "tanh_upstream": "forgot_upstream_gradient",
+                               "tanh_accumulate": "assigns_instead_of_adding"},
+    "ex02_topological_sort": {"duplicate": "no_visited_set", "missing": "only_direct_parents",
+                              "reversed": "root_first", "parent_after": "breadth_first_reversed",
+                              "recursion": "recursive", "fresh_state": "visited_set_kept_between_calls"},
+    "ex02_backward": {"seed": "no_seed", "order": "forward_order", "once": "depth_first_without_order",
+                      "interior_reset": "never_resets_interior", "leaves_accumulate": "resets_the_inputs_too",
+                      "seed_add": "sets_the_seed"},
 }

@@ -1,14 +1,15 @@
 """Sensitivity variants of 03-gradient-checking: common mistakes that must lose points, and
 one differently written correct answer per exercise that must keep full marks."""
 
-_FIND_BUG_OK = '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
+_FIND_BUG = '''
+def find_bug(loss_fn, grad_fn, params, tol=1e-6):
     analytic = grad_fn(params)
+    floor = noise_floor(loss_fn(params)) / tol
     worst, where = 0.0, None
     for name, p in params.items():
         numeric = numerical_gradient(lambda _: loss_fn(params), p)
         a = np.asarray(analytic[name], dtype=np.float64)
-        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), 1e-12)
+        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)
         i = np.unravel_index(np.argmax(err), err.shape)
         if err[i] > worst:
             worst, where = float(err[i]), (name, tuple(int(k) for k in i))
@@ -62,6 +63,21 @@ def numerical_gradient(f, x, h=1e-5):
         g[i] = (float(f(xp)) - float(f(xm))) / (2 * h)
     return g
 ''',
+        # writes into x.reshape(-1), which is a copy when x is not contiguous (x.T): f never sees the change
+        "reshape_is_not_always_a_view": '''
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.empty(x.shape)
+    flat = x.reshape(-1)
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + h
+        up = f(x)
+        flat[k] = saved - h
+        down = f(x)
+        flat[k] = saved
+        grad.reshape(-1)[k] = (up - down) / (2.0 * h)
+    return grad
+''',
         "only_flat_first_axis": '''
 def numerical_gradient(f, x, h=1e-5):
     g = np.zeros_like(x)
@@ -78,57 +94,63 @@ def numerical_gradient(f, x, h=1e-5):
     },
     "ex03_relative_error": {
         "no_abs_in_numerator": '''
-def relative_error(a, b, eps=1e-12):
+def relative_error(a, b, floor=1e-12):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0:
         return 0.0
-    return float(np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), eps)))
+    return float(np.max((a - b) / np.maximum(np.abs(a) + np.abs(b), floor)))
 ''',
         "divides_by_abs_b": '''
-def relative_error(a, b, eps=1e-12):
+def relative_error(a, b, floor=1e-12):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), eps)))
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)))
+''',
+        "divides_by_abs_a": '''
+def relative_error(a, b, floor=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a), floor)))
 ''',
         "absolute_error": '''
-def relative_error(a, b, eps=1e-12):
+def relative_error(a, b, floor=1e-12):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0:
         return 0.0
     return float(np.max(np.abs(a - b)))
 ''',
         "norms_not_entries": '''
-def relative_error(a, b, eps=1e-12):
+def relative_error(a, b, floor=1e-12):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0:
         return 0.0
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), eps))
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), floor))
 ''',
-        "no_eps_floor": '''
-def relative_error(a, b, eps=1e-12):
+        "no_floor": '''
+def relative_error(a, b, floor=1e-12):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size == 0:
         return 0.0
     return float(np.nanmax(np.abs(a - b) / (np.abs(a) + np.abs(b))))
 ''',
+        # the floor argument is ignored: 1e-12 always
+        "floor_fixed": '''
+def relative_error(a, b, floor=1e-12):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
+''',
     },
     "ex03_find_bug": {
-        "never_returns_none": '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
-    analytic = grad_fn(params)
-    worst, where = -1.0, None
-    for name, p in params.items():
-        numeric = numerical_gradient(lambda _: loss_fn(params), p)
-        a = np.asarray(analytic[name], dtype=np.float64)
-        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), 1e-12)
-        i = np.unravel_index(np.argmax(err), err.shape)
-        if err[i] > worst:
-            worst, where = float(err[i]), (name, tuple(int(k) for k in i))
-    return where
-''',
+        "never_returns_none": _FIND_BUG.replace("return where if worst > tol else None", "return where")
+                                       .replace("worst, where = 0.0, None", "worst, where = -1.0, None"),
+        # the rule without the noise floor: a saturated unit's tiny entries raise a false alarm
+        "no_noise_floor": _FIND_BUG.replace("floor = noise_floor(loss_fn(params)) / tol", "floor = 1e-12"),
         "absolute_error_with_tol": '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
+def find_bug(loss_fn, grad_fn, params, tol=1e-6):
     analytic = grad_fn(params)
     worst, where = 0.0, None
     for name, p in params.items():
@@ -137,46 +159,45 @@ def find_bug(loss_fn, grad_fn, params, tol=1e-5):
         i = np.unravel_index(np.argmax(err), err.shape)
         if err[i] > worst:
             worst, where = float(err[i]), (name, tuple(int(k) for k in i))
-    return where if worst > tol else None
+    return where if worst > 1e-5 else None
 ''',
         "flat_index": '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
+def find_bug(loss_fn, grad_fn, params, tol=1e-6):
     analytic = grad_fn(params)
+    floor = noise_floor(loss_fn(params)) / tol
     worst, where = 0.0, None
     for name, p in params.items():
         numeric = numerical_gradient(lambda _: loss_fn(params), p)
         a = analytic[name]
-        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), 1e-12)
+        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)
         i = int(np.argmax(err))
         if err.flat[i] > worst:
             worst, where = float(err.flat[i]), (name, i)
     return where if worst > tol else None
 ''',
-        "checks_a_copy": '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
-    analytic = grad_fn(params)
-    worst, where = 0.0, None
-    for name, p in params.items():
-        numeric = numerical_gradient(lambda _: loss_fn(params), p.copy())
-        a = analytic[name]
-        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), 1e-12)
-        i = np.unravel_index(np.argmax(err), err.shape)
-        if err[i] > worst:
-            worst, where = float(err[i]), (name, tuple(int(k) for k in i))
-    return where if worst > tol else None
-''',
+        "checks_a_copy": _FIND_BUG.replace("numerical_gradient(lambda _: loss_fn(params), p)",
+                                           "numerical_gradient(lambda _: loss_fn(params), p.copy())"),
         "first_failing_not_worst": '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
+def find_bug(loss_fn, grad_fn, params, tol=1e-6):
     analytic = grad_fn(params)
+    floor = noise_floor(loss_fn(params)) / tol
     for name, p in params.items():
         numeric = numerical_gradient(lambda _: loss_fn(params), p)
         a = analytic[name]
-        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), 1e-12)
+        err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)
         for i in np.ndindex(err.shape):
             if err[i] > tol:
                 return name, i
     return None
 ''',
+        # looks at the weights only: a bug in a bias gradient goes unseen
+        "skips_the_biases": _FIND_BUG.replace("for name, p in params.items():",
+                                              "for name, p in params.items():\n        if name.startswith('b'):\n"
+                                              "            continue"),
+        # a numerical gradient that does not restore the entries: find_bug damages the parameters
+        "damages_params": _FIND_BUG.replace("numeric = numerical_gradient(lambda _: loss_fn(params), p)",
+                                            "numeric = numerical_gradient(lambda _: loss_fn(params), p)\n"
+                                            "        p += 1e-3"),
     },
     "ex03_fix_backward": {
         "left_the_bug_in": '''
@@ -218,34 +239,35 @@ CORRECT = {
     "ex03_numerical_gradient": '''
 def numerical_gradient(f, x, h=1e-5):
     grad = np.empty(x.shape)
-    flat = x.reshape(-1)          # a view: writing into it changes x
-    for k in range(flat.size):
+    flat = x.flat                 # writing through x.flat changes x, contiguous or not
+    for k in range(x.size):
         saved = flat[k]
         flat[k] = saved + h
         up = f(x)
         flat[k] = saved - h
         down = f(x)
         flat[k] = saved
-        grad.reshape(-1)[k] = (up - down) / (2.0 * h)
+        grad.flat[k] = (up - down) / (2.0 * h)
     return grad
 ''',
     "ex03_relative_error": '''
-def relative_error(a, b, eps=1e-12):
+def relative_error(a, b, floor=1e-12):
     a = np.atleast_1d(np.array(a, dtype=float))
     b = np.atleast_1d(np.array(b, dtype=float))
     worst = 0.0
     for p, q in zip(a.ravel(), b.ravel()):
-        worst = max(worst, abs(p - q) / max(abs(p) + abs(q), eps))
+        worst = max(worst, abs(p - q) / max(abs(p) + abs(q), floor))
     return float(worst)
 ''',
     "ex03_find_bug": '''
-def find_bug(loss_fn, grad_fn, params, tol=1e-5):
+def find_bug(loss_fn, grad_fn, params, tol=1e-6):
     analytic = grad_fn(params)
+    eta = noise_floor(loss_fn(params))
     candidates = []
     for name in params:
         numeric = numerical_gradient(lambda _: loss_fn(params), params[name])
         for idx in np.ndindex(numeric.shape):
-            r = relative_error(analytic[name][idx], numeric[idx])
+            r = relative_error(analytic[name][idx], numeric[idx], floor=eta / tol)
             candidates.append((r, name, idx))
     r, name, idx = max(candidates, key=lambda c: c[0])
     return (name, idx) if r > tol else None
@@ -260,4 +282,17 @@ def backward(params, X, Y):
     return {"W1": np.einsum("im,jm->ij", D1, X), "b1": D1.sum(axis=1)[:, None],
             "W2": np.einsum("im,jm->ij", D2, A1), "b2": D2.sum(axis=1)[:, None]}
 ''',
+}
+
+FIRES = {
+    "ex03_numerical_gradient": {"forward": "forward_difference", "twice": "divided_by_h_not_2h",
+                                "copy": "reshape_is_not_always_a_view", "restore": "forgot_to_restore"},
+    "ex03_relative_error": {"no_abs": "no_abs_in_numerator", "divide_b": "divides_by_abs_b",
+                            "divide_a": "divides_by_abs_a", "absolute": "absolute_error",
+                            "norms": "norms_not_entries", "floor": "floor_fixed"},
+    "ex03_find_bug": {"missed": "skips_the_biases", "worst": "first_failing_not_worst", "flat": "flat_index",
+                      "never_none": "never_returns_none", "floor": "no_noise_floor",
+                      "relative": "absolute_error_with_tol", "params": "damages_params"},
+    "ex03_fix_backward": {"still_buggy": "left_the_bug_in", "tanh_of_z": "tanh_prime_of_Z",
+                          "column": "bias_without_keepdims"},
 }
