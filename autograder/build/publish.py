@@ -133,6 +133,14 @@ LIBRARY_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
         ("ex10_quantize",),
         ("notebook 10's checks, which Validate runs in the student's kernel: the reference quantizes by the "
          "formula itself")),
+    "lib/backproplab/exercises/nb02.py": (
+        ("ex02_*",),
+        ("notebook 02's checks, which Validate runs in the student's kernel: they walk the student's graph "
+         "without recursion and reset its grads the way the exercises do")),
+    "lib/backproplab/exercises/nb03.py": (
+        ("ex03_*",),
+        ("notebook 03's checks, which Validate runs in the student's kernel: the references are centered "
+         "differences and the relative error with the noise floor, computed as the exercises ask")),
 }
 
 # Lines that solutions and the library share by construction, and that say nothing of an answer on their own.
@@ -140,7 +148,6 @@ COMMON_LINES: frozenset[str] = frozenset({
     "m = X.shape[1]",               # the batch size: columns are examples
     "return dW, db",                # what every backward pass returns
     "for f in funcs:",              # a loop over a list of functions
-    "for _trial in range(5):",      # a loop header of a test
     "L = len(weights)",             # the depth, as the notation table defines it
     "T = X.shape[0]",               # the number of time steps of a sequence
     "T, _, m = X.shape",            # a batch of sequences: time steps, features, examples
@@ -162,6 +169,7 @@ COMMON_LINES: frozenset[str] = frozenset({
     "e = np.exp(shifted)",          # the exponential of max-shifted logits
     "for i, n in enumerate(sizes):",         # a loop over sizes
     "for k, seed in enumerate(seeds):",      # a loop over seeds
+    "while stack:",                 # walking a graph with an explicit stack
 })
 
 

@@ -99,14 +99,14 @@ def secret_lines(source: Path = SOLUTIONS) -> list[tuple[str, str, str]]:
     out = []
     for aid in assignments(source):
         nb = nbformat.read(str(notebook_path(aid, source)), as_version=4)
-        public = {s.strip() for c in nb.cells for s in c.source.splitlines()}
+        public: set[str] = set()  # every line written outside the marked blocks, in any cell
+        for c in nb.cells:
+            public |= marked_lines(c.source, SOLUTION_MARKERS)[1] & marked_lines(c.source, HIDDEN_MARKERS)[1]
         secret = []
         for kind, cells, markers in (("solution", answer_cells(nb), SOLUTION_MARKERS),
                                      ("hidden test", graded_cells(nb), HIDDEN_MARKERS)):
             for gid, cell in cells.items():
-                lines, outside = marked_lines(cell.source, markers)
-                secret += [(f"{aid}/{gid}", kind, ln) for ln in lines]
-                public -= set(lines) - outside
+                secret += [(f"{aid}/{gid}", kind, ln) for ln in marked_lines(cell.source, markers)[0]]
         out += [(where, kind, ln) for where, kind, ln in secret if ln not in public]
     return out
 
