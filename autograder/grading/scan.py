@@ -113,17 +113,32 @@ def _setup_imports(setup_sources: list[str]) -> tuple[dict[str, str], set[str]]:
     return aliases, library
 
 
-def scan(answers: dict[str, str], routes: list[str], setup_sources: list[str] = ()) -> list[Flag]:
+def _protected(routes) -> list[str]:
+    """The protected library functions the routes stand for, as the no-delegation guard reads them
+    (a module prefix means its protected functions only, not its helpers)."""
+    from backproplab import _guard
+
+    out: list[str] = []
+    for r in routes:
+        try:
+            out += sorted(_guard.resolve(r))
+        except ValueError:
+            out.append(r)
+    return out
+
+
+def scan(answers: dict[str, str], routes: dict[str, list[str]] | list[str], setup_sources: list[str] = ()) -> list[Flag]:
     """Flags for every answer cell (grade_id -> code) of one hand-in; see the module docstring.
 
-    ``routes``: the library routes that answer the assignment's exercises (dotted names or
-    module prefixes); ``setup_sources``: the release's locked setup cells (their imports are
-    the aliases an answer may use).
+    ``routes``: the library routes that answer each exercise (grade_id -> dotted names or module
+    prefixes), or one list for every cell; ``setup_sources``: the release's locked setup cells
+    (their imports are the aliases an answer may use).
     """
     setup_aliases, library_names = _setup_imports(list(setup_sources))
-    forbidden = tuple(dict.fromkeys([*routes, *ALWAYS_FORBIDDEN]))
     flags: list[Flag] = []
     for gid, src in answers.items():
+        mine = routes.get(gid, sorted({r for rs in routes.values() for r in rs})) if isinstance(routes, dict) else routes
+        forbidden = tuple(dict.fromkeys([*_protected(mine), *ALWAYS_FORBIDDEN]))
         try:
             tree = ast.parse(src)
         except SyntaxError:
