@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 JOBS ?= 2
 PORT ?= 8888
+# your working copy of the course, for `make lab` (git-ignored; see work-copy)
+WORK ?= mywork
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # A class on JupyterHub (autograder/hub/README.md): the hub's own environment lives outside the
 # repository (students' accounts must run it, and must not read the repository), made from
@@ -20,10 +22,10 @@ ROSTER ?= $(firstword $(wildcard autograder/hub/roster.csv) autograder/hub/roste
 CHP := autograder/hub/node_modules/.bin/configurable-http-proxy
 LIB_SOURCES := $(shell find lib/backproplab -name '*.py' 2>/dev/null)
 
-.PHONY: help setup browser lab test test-fast release check-release bench grade publish lint clean hub hub-env hub-deps
+.PHONY: help setup browser lab work-copy test test-fast release check-release bench grade publish lint clean hub hub-env hub-deps
 
 help:
-	@echo "make lab      set up, then open the course in JupyterLab"
+	@echo "make lab      set up, then open your copy of the course (mywork/course/) in JupyterLab"
 	@echo "make test     set up (including chromium), then run every test"
 	@echo "make release  regenerate course/ from solutions/ (always forced)"
 	@echo "make grade    grade a hand-in export (default: the demo class)"
@@ -49,8 +51,21 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium bubblewrap >/dev/null; \
 	else echo "The browser tests need Debian's chromium and bubblewrap: sudo apt-get install chromium bubblewrap"; exit 1; fi
 
-lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/course/00-index/00-index.ipynb \
+# `make lab` works on your own copy, $(WORK)/course/ (git-ignored), never on the tracked course/:
+# `git pull` then never conflicts with your answers. The copy is made on the first run; later
+# runs copy in only what is new in course/ (a notebook added to the course, or one you deleted
+# from your copy to start it afresh) and never touch a file already there. JupyterLab serves
+# $(WORK)/, so its pages have the same addresses as on Binder (lab/tree/course/...).
+work-copy:
+	@mkdir -p "$(WORK)/course"
+	@cd course && find . -name .ipynb_checkpoints -prune -o -type f -print | sort | while IFS= read -r f; do \
+		dest="$(abspath $(WORK))/course/$${f#./}"; \
+		if [ ! -e "$$dest" ]; then mkdir -p "$$(dirname "$$dest")" && cp -p "$$f" "$$dest" && echo "copied course/$${f#./} to $(WORK)/course/"; fi; \
+	done
+
+lab: setup work-copy
+	@echo "Your notebooks: $(WORK)/course/ (git-ignored; course/ itself stays as released)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(WORK)" --LabApp.default_url=/lab/tree/course/00-index/00-index.ipynb \
 		--port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: setup browser hub-env

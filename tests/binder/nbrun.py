@@ -11,6 +11,7 @@ the interpreter of the environment under test, so it imports only nbclient and n
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
 
 PROBE = """\
 import json as _j, resource as _r, sys as _s
@@ -34,7 +36,12 @@ def main() -> int:
     args = ap.parse_args()
     path = Path(args.notebook).resolve()
     nb = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
+    config = Config()
+    if importlib.util.find_spec("bpl_validate_client"):
+        # binder/postBuild's kernel client, as Validate has it: with jupyter_client's own, a widget cell's
+        # reply can wait out the cell timeout on a busy machine (binder/postBuild says why)
+        config.AsyncKernelManager.client_class = "bpl_validate_client.ValidateKernelClient"
+    client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3", config=config,
                             resources={"metadata": {"path": str(path.parent)}})
     result = {"notebook": path.name, "cells": len(nb.cells), "code_cells": 0, "executed": 0,
               "errors": [], "seconds": 0.0, "kernel_start_seconds": 0.0, "slowest_cell": [None, 0.0]}

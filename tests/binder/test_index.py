@@ -1,8 +1,10 @@
 """The course index and the ways into it: it lists every notebook, and every link that opens
-the course (the README's Binder links, `make lab`) lands on a notebook that exists."""
+the course (the README's Binder links, `make lab`) lands on a notebook that exists. `make lab`
+works on a git-ignored copy of course/, made once and never overwritten."""
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import signal
@@ -67,12 +69,57 @@ def test_readme_binder_links_open_existing_notebooks():
         assert target.is_file(), f"README: Binder link urlpath={p} opens nothing (no {target.relative_to(REPO)})"
 
 
-def test_make_lab_opens_the_index():
-    """The README's lab command, for real: JupyterLab starts and its front page is the index notebook."""
+def _make(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, text=True, capture_output=True,
+                          check=True, **kw)
+
+
+def _course_files() -> list[str]:
+    return sorted(p.relative_to(COURSE).as_posix() for p in COURSE.rglob("*")
+                  if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+
+
+def test_the_work_copy_is_git_ignored():
+    """`make lab`'s copy (the Makefile's default WORK=mywork) is never committed, nor pulled over."""
+    work = re.search(r"^WORK \?= (\S+)", (REPO / "Makefile").read_text(), re.MULTILINE).group(1)
+    probe = f"{work}/course/{INDEX_ID}/{INDEX_ID}.ipynb"
+    out = subprocess.run(["git", "check-ignore", "--no-index", "-q", probe], cwd=REPO, check=False)
+    assert out.returncode == 0, f"{probe} is not git-ignored: add /{work}/ to .gitignore"
+
+
+def test_the_work_copy_is_made_once_and_never_overwritten(tmp_path):
+    """First run: a copy of every file of course/. Later runs: what the copy lacks is copied in (a
+    notebook new in the course, or one the student deleted to start afresh); nothing there is touched."""
+    work = tmp_path / "work"
+    _make("work-copy", f"WORK={work}")
+    files = _course_files()
+    assert files and sorted(p.relative_to(work / "course").as_posix() for p in (work / "course").rglob("*")
+                            if p.is_file()) == files
+    assert all(filecmp.cmp(COURSE / f, work / "course" / f, shallow=False) for f in files)
+
+    aid = graded_assignments()[0]
+    answered = notebook_path(aid, work / "course")
+    answered.write_text(answered.read_text().replace("raise NotImplementedError()", "return 42"))
+    mine = work / "course" / aid / "my-notes.ipynb"
+    mine.write_text("{}")
+    gone = notebook_path(INDEX_ID, work / "course")
+    gone.unlink()
+    before = answered.read_text()
+    out = _make("work-copy", f"WORK={work}").stdout
+    assert answered.read_text() == before, "make lab overwrote the student's answers"
+    assert mine.read_text() == "{}"
+    assert filecmp.cmp(notebook_path(INDEX_ID, COURSE), gone, shallow=False), "a missing notebook was not copied in"
+    assert f"{INDEX_ID}.ipynb" in out and f"{aid}.ipynb" not in out
+
+
+def test_make_lab_opens_the_index(tmp_path):
+    """The README's lab command, for real: JupyterLab starts on the student's copy, and its front page is
+    the copy's index notebook (at the same address as on Binder)."""
+    work = tmp_path / "work"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}"], cwd=REPO, text=True,
+    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}", f"WORK={work}"], cwd=REPO, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, "BROWSER": "true"})
     try:
@@ -102,6 +149,19 @@ def test_make_lab_opens_the_index():
                 continue
             break
         assert urllib.parse.urlparse(location).path == "/" + INDEX_URLPATH, f"make lab's front page is {location!r}"
+        # it serves the copy: the index is there, the repository (its tracked course/, solutions/) is not
+        index = INDEX_URLPATH.removeprefix("lab/tree/")
+        assert (work / index).is_file(), f"make lab made no copy {work / index}"
+
+        def status(path: str) -> int:
+            try:
+                return opener.open(f"http://127.0.0.1:{port}/api/contents/{path}?content=0&token={token}",
+                                   timeout=30).status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert status(index) == 200
+        assert status("solutions") == 404 and status("Makefile") == 404, "make lab serves the repository, not the copy"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

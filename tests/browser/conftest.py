@@ -14,7 +14,15 @@ import pytest
 
 from tests.binder.env import _locked
 from tests.binder.fixtures import binder_env  # noqa: F401
-from tests.browser.lab import ARTIFACTS, LabServer, find_chromium, launch_chromium, reset_workspace
+from tests.browser.lab import (
+    ARTIFACTS,
+    KEEP_RESOURCE_TIMINGS,
+    TIMEOUT_MS,
+    LabServer,
+    find_chromium,
+    launch_chromium,
+    reset_workspace,
+)
 
 
 def _in_ci() -> bool:
@@ -77,7 +85,8 @@ def page(browser, lab, binder_env):  # noqa: F811
     """A fresh browser context on a JupyterLab with no saved layout, as a new Binder session."""
     reset_workspace(lab)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(60_000)
+    context.add_init_script(KEEP_RESOURCE_TIMINGS)
+    context.set_default_timeout(TIMEOUT_MS)   # a bound for failing, not a wait: every wait is on state
     pg = context.new_page()
     pg.console_errors = []
     pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))

@@ -1,14 +1,18 @@
 """A student's path through the course, in Debian's chromium, against JupyterLab started from
 the Binder environment (tests/binder/env.py) in its home folder, as on Binder.
 
-Each step leaves a screenshot in tests/artifacts/browser/ (git-ignored): look at them.
+Each step leaves a screenshot in tests/artifacts/browser/ (git-ignored): look at them;
+validate-dialog.png is Validate's dialog for a wrong answer. Every wait is on JupyterLab's state
+(tests/browser/lab.py), so the tests hold on a busy machine.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 import time
+import urllib.request
 
 import nbformat
 import pytest
@@ -26,15 +30,21 @@ from autograder.course import (
 )
 from tests.binder.test_index import urlpaths
 from tests.browser.lab import (
+    HTTP_TIMEOUT_S,
     close_dialog,
+    close_palette,
     current_notebook,
+    execution_counts,
     find_cell,
+    frames,
     menu,
     open_notebook,
     palette_search,
     press_validate,
     run_and_wait,
     type_into_cell,
+    wait_notebook_ready,
+    wait_settled,
 )
 from tests.notebooks.harness import read_nb
 
@@ -47,6 +57,10 @@ INSTRUCTOR_PLUGINS = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-
                       "@jupyter/nbgrader:menu"}
 RELEASED = [a for a in graded_assignments() if notebook_path(a, COURSE).exists()]
 NBGRADER = re.search(r"^nbgrader==(\S+)", (REPO / "binder" / "requirements.txt").read_text(), re.MULTILINE).group(1)
+
+
+def read_nb(path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
 
 
 def _urlpath(aid: str) -> str:
@@ -62,9 +76,17 @@ def _binder_urlpaths() -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def _assert_nothing_in_the_way(page) -> None:
-    """No dialog and no toast (news, update, error) over the page."""
-    page.wait_for_timeout(2500)   # the news prompt of a fresh profile comes a moment after load
+def _assert_nothing_in_the_way(page, lab) -> None:
+    """No dialog and no toast (news, update, error) over the page, once JupyterLab has shown all it
+    shows by itself; and the settings that keep the news prompt and the update check away hold."""
+    req = urllib.request.Request(f"{lab.base}/lab/api/settings/@jupyterlab/apputils-extension:notification",
+                                 headers={"Authorization": f"token {lab.token}"})
+    with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as r:
+        plugin = json.loads(r.read())
+    # what the page uses: the schema's defaults (postBuild's overrides.json lands there) under the user's own
+    composite = {k: v.get("default") for k, v in plugin["schema"]["properties"].items()} | plugin.get("settings", {})
+    assert composite.get("fetchNews") == "false" and composite.get("checkForUpdates") is False, composite
+    wait_settled(page)
     dialogs = page.locator(".jp-Dialog")
     assert dialogs.count() == 0, f"a dialog blocks the page: {dialogs.first.inner_text()[:300]}"
     toasts = page.locator(".Toastify__toast")
@@ -73,16 +95,15 @@ def _assert_nothing_in_the_way(page) -> None:
 
 @pytest.mark.parametrize("urlpath", _binder_urlpaths())
 def test_binder_link_opens_its_notebook_with_nothing_in_the_way(page, lab, shot, urlpath):
-    seconds = open_notebook(page, lab, urlpath)
+    open_notebook(page, lab, urlpath)
     name = urlpath.rsplit("/", 1)[-1]
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     assert tab.inner_text().strip().startswith(name)
     assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").count() == 1, "more than the notebook opened"
-    _assert_nothing_in_the_way(page)
+    _assert_nothing_in_the_way(page, lab)
     assert current_notebook(page).locator(".validate-button").is_visible(), "no Validate button in the toolbar"
     assert not page.console_errors, page.console_errors
     shot("opened")
-    assert seconds < 60
 
 
 def test_index_links_open_the_notebooks(page, lab, shot):
@@ -94,10 +115,8 @@ def test_index_links_open_the_notebooks(page, lab, shot):
     link = current_notebook(page).locator(f'a[href*="/{aid}/{aid}.ipynb"]').first
     link.scroll_into_view_if_needed()
     link.click()
-    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current", has_text=f"{aid}.ipynb")
-    tab.wait_for()
-    current_notebook(page).locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
-    _assert_nothing_in_the_way(page)
+    wait_notebook_ready(page, f"{aid}.ipynb")
+    _assert_nothing_in_the_way(page, lab)
     shot("link-opened")
 
 
@@ -117,27 +136,30 @@ def _first_line(source: str) -> str:
     return next(ln for ln in source.splitlines() if ln.strip())
 
 
-def test_wrong_answer_shows_its_diagnosis_and_a_right_one_validates(page, lab, binder_env, shot):
-    aid, ex, variant, wrong = _validate_target()
-    # the student's own copy: the release itself stays as it is for tests running alongside
+def _student_copy(binder_env, aid: str, suffix: str):
+    """A copy of the release for one test: the release itself stays as it is for tests running alongside."""
     release_path = notebook_path(aid, binder_env.home / "course")
-    path = release_path.with_name(f"{aid}-student.ipynb")
+    path = release_path.with_name(f"{aid}-{suffix}.ipynb")
     path.write_text(release_path.read_text())
-    release = read_nb(path)
+    return path, "lab/tree/" + path.relative_to(binder_env.home).as_posix()
+
+
+def test_wrong_answer_shows_its_diagnosis_and_a_right_one_validates(page, lab, binder_env, shot, artifacts):
+    aid, ex, variant, wrong = _validate_target()
+    path, urlpath = _student_copy(binder_env, aid, "student")
+    stubs = answer_cells(read_nb(path))
     solutions = answer_cells(read_nb(notebook_path(aid, SOLUTIONS)))
     try:
-        open_notebook(page, lab, "lab/tree/" + path.relative_to(binder_env.home).as_posix())
-        # a student runs everything first: it stops at the first unanswered exercise's test
+        open_notebook(page, lab, urlpath)
+        # every other exercise answered right, this one with a common mistake
+        for gid, stub in stubs.items():
+            cell = find_cell(page, _first_line(stub.source))
+            type_into_cell(page, cell, wrong.strip() if gid == ex else strip_solution_markers(solutions[gid].source))
+        shot(f"typed-wrong-{variant}")
         run_and_wait(page, lambda: menu(page, "Run", "Run All Cells"))
         shot("run-all")
 
-        # a wrong answer (a common mistake), run, then its test cell
-        stubs = answer_cells(release)
-        cell = find_cell(page, _first_line(stubs[ex].source))
-        type_into_cell(page, cell, wrong.strip())
-        shot(f"typed-wrong-{variant}")
-        run_and_wait(page, lambda: page.keyboard.press("Shift+Enter"))
-        run_and_wait(page, lambda: page.keyboard.press("Shift+Enter"))
+        # the test cell says what is wrong in one line
         test_cell = find_cell(page, f'"""{ex}:')
         error = test_cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         error.wait_for()
@@ -146,29 +168,55 @@ def test_wrong_answer_shows_its_diagnosis_and_a_right_one_validates(page, lab, b
         assert ":" in diagnosis and len(diagnosis) > 20, f"no one-line diagnosis: {diagnosis!r}"
         shot("test-cell-diagnosis")
 
-        # Validate: the dialog names the failing test with the same diagnosis
+        # Validate: the dialog names the one failing test with that diagnosis, not pages of code
+        t0 = time.perf_counter()
         dialog = press_validate(page)
+        validate_wrong = time.perf_counter() - t0
         assert dialog.locator(".validation-failed").count() == 1
         text = dialog.inner_text()
         assert "The following cell failed" in text
         assert diagnosis.split(":", 1)[1].strip()[:60] in " ".join(text.split()), "Validate hides the diagnosis"
-        # the first failed cell's error (the exercise just answered), scrolled to its last line
-        dialog.locator("#validation-message .jp-RenderedText").nth(1).evaluate("el => el.scrollIntoView(false)")
+        message = dialog.locator("#validation-message").inner_text()
+        lines = [ln for ln in message.splitlines() if ln.strip()]
+        assert len(lines) <= 12, f"Validate shows {len(lines)} lines for one wrong answer:\n{message[:2000]}"
+        dialog.locator(".jp-Dialog-content").screenshot(path=str(artifacts / "validate-dialog.png"))
         shot("validate-failed")
         close_dialog(page)
 
-        # the right answers in every exercise: Validate succeeds
-        for gid, stub in stubs.items():
-            cell = find_cell(page, _first_line(stub.source))
-            type_into_cell(page, cell, strip_solution_markers(solutions[gid].source))
+        # the mistake fixed: Validate succeeds
+        cell = find_cell(page, _first_line(stubs[ex].source))
+        type_into_cell(page, cell, strip_solution_markers(solutions[ex].source))
         shot("typed-right")
         t0 = time.perf_counter()
         dialog = press_validate(page)
+        validate_right = time.perf_counter() - t0
         assert dialog.locator(".validation-success").count() == 1, dialog.inner_text()[:2000]
         assert "Success! Your notebook passes all the tests." in dialog.inner_text()
         shot("validate-success")
-        assert time.perf_counter() - t0 < 120
         close_dialog(page)
+        # a stall waits out nbgrader's 120 s cell limit (binder/postBuild); a loaded machine takes far less
+        assert max(validate_wrong, validate_right) < 110, (validate_wrong, validate_right)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("aid", RELEASED)
+def test_run_all_runs_past_unanswered_exercises_to_the_last_cell(page, lab, binder_env, shot, aid):
+    """A student who runs everything before answering anything sees every cell run: unanswered
+    exercises' tests fail (their cells carry `raises-exception`) and demos say the exercise is open."""
+    path, urlpath = _student_copy(binder_env, aid, "run-all")
+    try:
+        open_notebook(page, lab, urlpath)
+        assert all(c is None for c in execution_counts(page))
+        run_and_wait(page, lambda: menu(page, "Run", "Run All Cells"))
+        counts = execution_counts(page)
+        unrun = [i for i, c in enumerate(counts) if c is None]
+        assert not unrun, f"Run All stopped: code cells {unrun} of {len(counts)} have no execution count"
+        assert counts == sorted(counts), f"cells ran out of order: {counts}"
+        cells = [c for c in read_nb(path).cells if c.cell_type == "code"]
+        last = find_cell(page, _first_line(cells[-1].source))
+        assert re.search(r"\[\d+\]", last.locator(".jp-InputPrompt").first.inner_text()), "the last cell did not run"
+        shot("last-cell")
     finally:
         path.unlink(missing_ok=True)
 
@@ -235,10 +283,10 @@ def test_widget_slider_renders_and_redraws_its_figure(page, lab, binder_env, sho
             page.keyboard.press("ArrowRight")
         page.wait_for_function(
             "([el, src]) => { const i = el.querySelector('.widget-output img'); return i && i.src !== src; }",
-            arg=[out.element_handle(), before_src], timeout=60_000)
+            arg=[out.element_handle(), before_src])
         after_value = slider.locator(".widget-readout").inner_text()
         assert after_value != before_value
-        page.wait_for_timeout(300)
+        frames(page)
         out.scroll_into_view_if_needed()
         shot("widget-after")
     finally:
@@ -269,7 +317,7 @@ def test_no_instructor_panel_menu_or_command(page, lab, shot):
     assert palette_search(page, "restart kernel"), "the command palette offers nothing at all"
     palette_search(page, "assignment")
     shot("command-palette")
-    page.keyboard.press("Escape")
+    close_palette(page)
     # the launcher
     menu(page, "File", "New Launcher")
     page.locator(".jp-Launcher").filter(visible=True).first.wait_for()
