@@ -7,13 +7,13 @@ under ``autograder/`` and are never committed.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
 
 import nbformat
+from backproplab.kernel_client import CLIENT_CLASS
 from traitlets.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,7 +25,6 @@ COURSE_ID = "backprop"
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 ASSIGNMENT_RE = re.compile(r"^\d\d-[a-z0-9-]+$")
-VALIDATE_CLIENT = "bpl_validate_client.ValidateKernelClient"   # written by binder/postBuild
 
 # nbgrader runs `alembic` as a command: the interpreter's own bin folder must be on PATH.
 _BIN = str(Path(sys.executable).parent)
@@ -55,10 +54,9 @@ def apply_config(c: Config, root: Path | None = None, source: str | None = None,
     # A student's kernel gets a fixed budget per cell; a hang must not stall a class.
     c.ExecutePreprocessor.timeout = 120
     c.Execute.timeout = 120
-    # Validate's kernel client, as the Validate button has it (binder/postBuild installs it and says
-    # why): without it a cell with a widget can wait out that budget after it has finished.
-    if importlib.util.find_spec(VALIDATE_CLIENT.split(".")[0]):
-        c.AsyncKernelManager.client_class = VALIDATE_CLIENT
+    # Validate's kernel client, as the Validate button has it (binder/postBuild): without it a cell
+    # with a widget can wait out that budget after it has finished (backproplab/kernel_client.py).
+    c.AsyncKernelManager.client_class = CLIENT_CLASS
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     return c
 

@@ -46,7 +46,7 @@ __all__ = ["DEFAULT_OUT", "DEMO_EXPORT", "GradeError", "RunSummary", "gradeable"
 
 DEMO_EXPORT = AUTOGRADER / "demo" / "export.zip"
 DEFAULT_OUT = AUTOGRADER / "output"
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 
 
 class GradeError(Exception):

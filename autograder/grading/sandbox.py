@@ -33,8 +33,9 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from backproplab.kernel_client import CLIENT_CLASS, ValidateKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, DottedObjectName, Integer, List, Type, Unicode
 
 __all__ = ["Limits", "SandboxUnavailable", "SandboxedKernelManager", "kernel_command", "probe", "worker_uid"]
 
@@ -292,6 +293,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     is :func:`kernel_env` only, and it connects over Unix sockets in ``scratch``.
     """
 
+    # the client (in the trusted worker) whose waits cannot sleep through a reply that lands during a send
+    client_class = DottedObjectName(CLIENT_CLASS)
+    client_factory = Type(ValidateKernelClient)
     scratch = Unicode("", help="the kernel's private, writable working folder").tag(config=True)
     sandbox = Bool(True, help="run the kernel in bwrap (False: limits only)").tag(config=True)
     uid = Integer(0, help="unprivileged uid of the kernel (0: derived from the worker pid)").tag(config=True)

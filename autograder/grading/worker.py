@@ -124,6 +124,7 @@ def grade_job(job: Job, hidden_lines: list[str] = ()) -> Record:
             results[gid] = judge.judge_test(gid, ex, cases[gid], ex_run.payloads.get(i, []))
         else:
             results[gid] = _kernel_verdict(executed.cells[i], ex.points, gid)
+    _point_to_failed_uses(results, exercises)
     for ev in ex_run.events:
         cell = executed.cells[ev["cell"]] if "cell" in ev else None
         gid = nbgrader_meta(cell).get("grade_id", "") if cell is not None else ""
@@ -188,3 +189,16 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--serve"]:
         sys.exit(serve())
     sys.exit("usage: python -m autograder.grading.worker --serve")
+
+
+def _point_to_failed_uses(results: dict[str, TestResult], exercises: dict) -> None:
+    """A failed exercise that calls an earlier, failed answer says so: fix that one first."""
+    by_id = {ex.id: gid for gid, ex in exercises.items()}
+    for gid, ex in exercises.items():
+        t = results.get(gid)
+        if t is None or t.passed:
+            continue
+        broken = [u for u in ex.uses if u in by_id and not results[by_id[u]].passed]
+        if broken:
+            t.message += (f" (this answer calls your answer to {' and '.join(broken)}, which failed its own test: "
+                          "fix that first, then run this test again)")

@@ -30,10 +30,12 @@ etc="$venv/etc/jupyter"
 mkdir -p "$etc" "$venv/share/jupyter/lab/settings"
 cat > "$etc/nbgrader_config.py" <<'PY'
 # Written by autograder/hub/setup_env.sh: what Validate uses in a student server (the grader's
-# per-cell budget, as binder/postBuild sets it). The class's course id and exchange come from
+# per-cell budget and the library's kernel client, as binder/postBuild sets them; see
+# backproplab/kernel_client.py). The class's course id and exchange come from
 # <root>/etc/jupyter/nbgrader_config.py (JUPYTER_CONFIG_PATH).
 c = get_config()  # noqa: F821
 c.Execute.timeout = 120
+c.AsyncKernelManager.client_class = "backproplab.kernel_client.ValidateKernelClient"
 PY
 cat > "$venv/share/jupyter/lab/settings/overrides.json" <<'JSON'
 {

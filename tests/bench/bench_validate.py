@@ -8,7 +8,7 @@ every exercise answered. Two configurations:
   binder/postBuild shipped before;
 - after: the configuration the Validate handler loads now (binder/postBuild's
   nbgrader_config.py in this environment, written by `make setup`), whose kernel client re-arms
-  a waiting receive after each send (see binder/postBuild).
+  a waiting receive after each send (backproplab/kernel_client.py says why).
 
 each on an idle machine and with two CPU hogs (two processes spinning, as two busy neighbours on
 a shared Binder node), in a fresh process per configuration and load that validates
@@ -132,7 +132,7 @@ def run() -> None:
         failed = {r["failed"] for r in rows}
         print(f"  {which:6} {label:12} {times}   (failing test cells: {sorted(failed)}; "
               f"client: {rows[0]['client']})")
-    print(f"(a stall: a run over {STALL_S:.0f} s, which waited out the 120 s cell budget; see binder/postBuild)")
+    print(f"(a stall: a run over {STALL_S:.0f} s, which waited out the 120 s cell budget; see backproplab/kernel_client.py)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ the interpreter of the environment under test, so it imports only nbclient and n
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -37,10 +36,9 @@ def main() -> int:
     path = Path(args.notebook).resolve()
     nb = nbformat.read(str(path), as_version=4)
     config = Config()
-    if importlib.util.find_spec("bpl_validate_client"):
-        # binder/postBuild's kernel client, as Validate has it: with jupyter_client's own, a widget cell's
-        # reply can wait out the cell timeout on a busy machine (binder/postBuild says why)
-        config.AsyncKernelManager.client_class = "bpl_validate_client.ValidateKernelClient"
+    # the library's kernel client, as Validate has it: with jupyter_client's own, a widget cell's
+    # reply can wait out the cell timeout on a busy machine (backproplab/kernel_client.py says why)
+    config.AsyncKernelManager.client_class = "backproplab.kernel_client.ValidateKernelClient"
     client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3", config=config,
                             resources={"metadata": {"path": str(path.parent)}})
     result = {"notebook": path.name, "cells": len(nb.cells), "code_cells": 0, "executed": 0,

@@ -14,7 +14,8 @@ import re
 
 import pytest
 
-from autograder.course import COURSE, VALIDATE_CLIENT, make_config
+from autograder.course import COURSE, make_config
+from backproplab.kernel_client import CLIENT_CLASS
 from tests.binder.env import BinderEnv, dockerignore_patterns, is_ignored, pinned_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("binder")]
@@ -155,8 +156,9 @@ def test_validate_uses_the_graders_cell_timeout(binder_env):
 
 
 def test_validate_uses_the_rearming_kernel_client(binder_env):
-    """The Validate handler's config gives nbgrader's kernels postBuild's client, the grader's config
-    (autograder/course.py) the same one, and the client's shell channel is the one that re-arms."""
+    """The Validate handler's config gives nbgrader's kernels the library's client (binder/postBuild),
+    the grader's config (autograder/course.py) the same one, and its shell channel is the one that
+    re-arms (tests/lib/test_kernel_client.py replays the race it fixes)."""
     code = ("from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler as H\n"
             "from nbgrader.preprocessors import Execute\n"
             "c = H.load_config(None)\n"
@@ -164,62 +166,8 @@ def test_validate_uses_the_rearming_kernel_client(binder_env):
             "kc = km.client_factory()\n"
             "print(c.AsyncKernelManager.client_class, type(kc).__module__, kc.shell_channel_class.__name__)")
     name, module, channel = binder_env.run("python", "-c", code).stdout.strip().splitlines()[-1].split()
-    assert name == VALIDATE_CLIENT == make_config().AsyncKernelManager.client_class
-    assert module == VALIDATE_CLIENT.rsplit(".", 1)[0] and channel == "ShellChannel"
-
-
-# A reply lands on the client's shell socket while the client waits for it, and at that moment the
-# client sends on the same socket (nbclient does, for an Output widget's state): with jupyter_client's
-# own channel the wait sleeps until its timeout; with postBuild's it wakes at once.
-RACE = """\
-import asyncio, json, time
-import zmq, zmq.asyncio
-from jupyter_client.channels import AsyncZMQSocketChannel
-from jupyter_client.session import Session
-from bpl_validate_client import ShellChannel
-
-
-async def trial(channel_class, name, timeout=2.0):
-    ctx = zmq.asyncio.Context()
-    kernel = ctx.socket(zmq.ROUTER)
-    kernel.bind(f"inproc://{name}")
-    client = ctx.socket(zmq.DEALER)
-    client.connect(f"inproc://{name}")
-    session = Session()
-    shell = channel_class(client, session)
-    request = session.msg("execute_request", content={"code": "1"})
-    shell.send(request)
-    idents, _ = session.feed_identities(await kernel.recv_multipart())
-    waiting = asyncio.ensure_future(shell.get_msg(timeout=timeout))
-    await asyncio.sleep(0.2)   # the wait is parked on the socket's file descriptor
-    session.send(kernel, "execute_reply", {"status": "ok"}, parent=request, ident=idents)
-    shell.send(session.msg("comm_msg", content={"comm_id": "w", "data": {"method": "update"}}))
-    t0 = time.monotonic()
-    reply = await waiting
-    seconds = time.monotonic() - t0
-    client.close(0)
-    kernel.close(0)
-    ctx.term()
-    return reply["msg_type"], seconds
-
-
-async def main():
-    print(json.dumps({"jupyter_client": await trial(AsyncZMQSocketChannel, "plain"),
-                      "postBuild": await trial(ShellChannel, "fixed")}))
-
-asyncio.run(main())
-"""
-
-
-def test_validate_client_wakes_for_a_reply_that_arrives_during_a_send(binder_env, tmp_path):
-    script = tmp_path / "race.py"
-    script.write_text(RACE)
-    got = json.loads(binder_env.run("python", str(script)).stdout.strip().splitlines()[-1])
-    (plain, plain_s), (fixed, fixed_s) = got["jupyter_client"], got["postBuild"]
-    assert plain == fixed == "execute_reply"
-    assert plain_s > 1.5, ("jupyter_client's channel no longer sleeps through a reply that arrives during a send: "
-                           "the race this test replays is gone (or not replayed); bpl_validate_client may be dropped")
-    assert fixed_s < 0.5, f"postBuild's channel woke {fixed_s:.2f} s after the reply arrived"
+    assert name == CLIENT_CLASS == make_config().AsyncKernelManager.client_class
+    assert module == CLIENT_CLASS.rsplit(".", 1)[0] and channel == "ShellChannel"
 
 
 @pytest.mark.parametrize("notebook", RELEASE_NOTEBOOKS)

@@ -59,10 +59,6 @@ RELEASED = [a for a in graded_assignments() if notebook_path(a, COURSE).exists()
 NBGRADER = re.search(r"^nbgrader==(\S+)", (REPO / "binder" / "requirements.txt").read_text(), re.MULTILINE).group(1)
 
 
-def read_nb(path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
-
-
 def _urlpath(aid: str) -> str:
     return f"lab/tree/course/{aid}/{aid}.ipynb"
 

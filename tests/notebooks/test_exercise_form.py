@@ -23,6 +23,7 @@ from backproplab.exercises import evaluate, get
 
 from autograder.course import answer_cells, graded_assignments, graded_cells, nbgrader_meta, notebook_path
 from autograder.course import strip_solution_markers as strip
+from autograder.grading.notebook import free_and_defined
 from tests.notebooks.harness import load_variants, read_nb
 
 matplotlib.use("Agg")
@@ -40,6 +41,16 @@ def _call_names(node: ast.Call) -> tuple[str, list[str], bool]:
     hidden = any(k.arg == "hidden" and isinstance(k.value, ast.Constant) and k.value.value is True
                  for k in node.keywords)
     return first.value, names, hidden
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_exercises_declare_the_answers_they_call(aid):
+    """``Exercise.uses`` names exactly the earlier answers whose functions the solution's answer calls."""
+    answers = {gid: strip(c.source) for gid, c in answer_cells(read_nb(notebook_path(aid))).items()}
+    defined = {gid: free_and_defined(src)[1] for gid, src in answers.items()}
+    for gid, src in answers.items():
+        calls = {other for other, names in defined.items() if other != gid and free_and_defined(src)[0] & names}
+        assert set(get(gid).uses) == calls, f"{gid}: uses {get(gid).uses}, its answer calls {sorted(calls)}"
 
 
 @pytest.mark.parametrize("aid", AIDS)

@@ -129,6 +129,9 @@ class Exercise:
     parts: ClassVar[dict[str, float]] = {}
     routes: ClassVar[tuple[str, ...]] = ()
     hints: ClassVar[dict[str, str]] = {}
+    #: earlier exercises whose answers this one calls (the notebook says "finish that first"):
+    #: a mistake there can cost points here too, and the feedback says so
+    uses: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)

@@ -500,6 +500,7 @@ class TopologicalSort(Exercise):
 class Backward(Exercise):
     id = "ex02_backward"
     names = ("backward", "Value")
+    uses = ("ex02_topological_sort",)
     parts: ClassVar[dict[str, float]] = {"one_pass": 2, "repeat": 1}
     routes = AUTODIFF
     hints: ClassVar[dict[str, str]] = {

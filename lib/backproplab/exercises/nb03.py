@@ -284,6 +284,7 @@ def _errors(p: dict, X, Y, grads: dict, scale: float, tol: float) -> dict:
 class FindBug(Exercise):
     id = "ex03_find_bug"
     names = ("find_bug",)
+    uses = ("ex03_numerical_gradient",)
     parts: ClassVar[dict[str, float]] = {"locate": 2, "no_false_alarm": 1}
     routes = CHECKER
     TOL = 1e-6
