@@ -185,12 +185,6 @@ def serve() -> int:
     return 0
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        sys.exit(serve())
-    sys.exit("usage: python -m autograder.grading.worker --serve")
-
-
 def _point_to_failed_uses(results: dict[str, TestResult], exercises: dict) -> None:
     """A failed exercise that calls an earlier, failed answer says so: fix that one first."""
     by_id = {ex.id: gid for gid, ex in exercises.items()}
@@ -202,3 +196,9 @@ def _point_to_failed_uses(results: dict[str, TestResult], exercises: dict) -> No
         if broken:
             t.message += (f" (this answer calls your answer to {' and '.join(broken)}, which failed its own test: "
                           "fix that first, then run this test again)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--serve"]:
+        sys.exit(serve())
+    sys.exit("usage: python -m autograder.grading.worker --serve")
