@@ -11,9 +11,7 @@ they never decide that an answer is right.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -21,27 +19,16 @@ import sympy as sp
 
 from .. import activations as _act
 from .. import layerwise, symbolic
-from ..grading import GradingError, check_array, check_arrays, type_name
+from ..grading import check_array, check_arrays, type_name
 from ._core import Case, Exercise, call
+from ._judging import fail as _fail
+from ._judging import on as _on
 
 __all__ = ["Backward", "CostDelta", "Forward"]
 
 HIDDEN = ("sigmoid", "tanh", "relu", "softplus", "swish", "identity", "mish")
 OUTPUT = ("identity", "sigmoid", "tanh", "softplus")
 RELU_MARGIN = 0.05          # hidden tests keep every ReLU's |z| above this (no kink)
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
-
-
-@contextlib.contextmanager
-def _on(label: str) -> Iterator[None]:
-    """Name the case in front of a failure's one line: "<label>: dW[2] differs at ..."."""
-    try:
-        yield
-    except GradingError as exc:
-        raise GradingError(f"{label}: {exc}", exc.kind) from None
 
 
 # ------------------------------------------------------------------------------------------

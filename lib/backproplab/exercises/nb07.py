@@ -9,34 +9,21 @@ modelled in float64 with numpy's warnings off, only to name a wrong answer.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import ClassVar
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-from ..grading import GradingError, check_array
+from ..grading import check_array
 from ._core import Case, Exercise, call
+from ._judging import fail as _fail
+from ._judging import on as _on
 
 __all__ = ["CrossEntropy", "OutputDelta", "Softmax"]
 
 DPS = 30
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
-
-
-@contextlib.contextmanager
-def _on(label: str) -> Iterator[None]:
-    """Name the case in front of a failure's one line: "<label>: dW[2] differs at ..."."""
-    try:
-        yield
-    except GradingError as exc:
-        raise GradingError(f"{label}: {exc}", exc.kind) from None
 
 
 # ------------------------------------------------------------------------------------------
