@@ -169,3 +169,98 @@ def assert_cases_from_any_seed(ex_id: str, n_seeds: int) -> None:
     ex = get(ex_id)
     for seed in range(n_seeds):
         assert ex.cases(np.random.default_rng(seed))
+
+
+# -- the common tests, for a notebook's test module to take in ---------------------------------
+# A module binds them under their own names, which pytest collects as the module's tests:
+#     globals().update(harness.source_tests(AID, IDS, verdict, MISTAKES))
+def _named(*tests: Callable) -> dict[str, Callable]:
+    return {t.__name__: t for t in tests}
+
+
+def source_tests(aid: str, ids: Sequence[str], verdict: Callable, mistakes: Sequence[tuple[str, str, str]]):
+    """The tests of a notebook whose solution is written out as its answer cells' sources:
+    ``verdict(ex_id, seed, replace)`` judges the solution with ``replace`` ({ex_id: source}) in
+    place of (or on top of) those answers; ``mistakes`` lists (ex_id, hint key, source), one per
+    hint."""
+
+    @pytest.mark.parametrize("ex_id", ids)
+    def test_the_solution_passes_visible_and_hidden_cases(ex_id):
+        assert_passes(lambda seed: verdict(ex_id, seed), ex_id, (None, 0, 1, 2, 3))
+
+    @pytest.mark.parametrize("ex_id", ids)
+    def test_hidden_cases_run_well_under_five_seconds(ex_id):
+        assert_takes_less_than(5.0, lambda: verdict(ex_id, 4))
+
+    @pytest.mark.parametrize(("ex_id", "key", "code"), mistakes, ids=[f"{m[0]}-{m[1]}" for m in mistakes])
+    def test_each_hint_fires_on_its_mistake(ex_id, key, code):
+        assert_hint_fires(verdict(ex_id, 0, {ex_id: code}), ex_id, key)
+
+    def test_every_hint_has_a_mistake():
+        assert_every_hint_has_a_mistake({ex_id: [k for e, k, _ in mistakes if e == ex_id] for ex_id in ids})
+
+    def test_parts_sum_to_the_test_cells_points():
+        assert_parts_sum_to_points(aid, ids)
+
+    return _named(test_the_solution_passes_visible_and_hidden_cases, test_hidden_cases_run_well_under_five_seconds,
+                  test_each_hint_fires_on_its_mistake, test_every_hint_has_a_mistake,
+                  test_parts_sum_to_the_test_cells_points)
+
+
+def variant_tests(aid: str, ids: Sequence[str], verdict: Callable):
+    """The tests of a notebook whose mistakes are the sensitivity variants of
+    tests/notebooks/variants/<aid>.py: ``verdict(ex_id, seed, replace)`` judges the solution
+    with the source ``replace`` run on top of it."""
+
+    @pytest.mark.parametrize("ex_id", ids)
+    @pytest.mark.parametrize("seed", [0, 1, 2, 3])
+    def test_the_solution_passes_visible_and_hidden_cases(ex_id, seed):
+        v = verdict(ex_id, seed)
+        assert v.passed, v.message
+
+    @pytest.mark.parametrize("ex_id", ids)
+    def test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points(ex_id):
+        assert_variants_lose_points_and_fire_hints(aid, ex_id, lambda code: verdict(ex_id, 5, code))
+
+    def test_parts_add_up_to_the_test_cells_points():
+        assert_parts_sum_to_points(aid, ids)
+
+    return _named(test_the_solution_passes_visible_and_hidden_cases,
+                  test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points,
+                  test_parts_add_up_to_the_test_cells_points)
+
+
+def function_tests(aid: str, solution: Mapping[str, Sequence], mistakes: Mapping[str, Mapping[str, Sequence]],
+                   seeds: Sequence[int]):
+    """The tests of a notebook whose solution is written out as functions: ``solution``
+    {ex_id: its functions in order}, ``mistakes`` {ex_id: {hint key: functions}}."""
+
+    @pytest.mark.parametrize("ex_id", sorted(solution))
+    @pytest.mark.parametrize("seed", seeds)
+    def test_solution_passes_visible_and_hidden_cases(ex_id, seed):
+        v = verdict(ex_id, solution[ex_id], seed)
+        assert v.passed, v.message
+
+    @pytest.mark.parametrize("ex_id", sorted(solution))
+    def test_check_is_quiet_on_the_solution(ex_id, capsys):
+        assert_check_is_quiet(capsys, ex_id, solution[ex_id])
+
+    @pytest.mark.parametrize("ex_id", sorted(mistakes))
+    def test_every_hint_fires_on_its_mistake(ex_id):
+        assert_hints_fire(ex_id, mistakes[ex_id])
+
+    @pytest.mark.parametrize("ex_id", sorted(solution))
+    def test_parts_sum_to_the_test_cells_points(ex_id):
+        assert_parts_sum_to_points(aid, [ex_id])
+
+    @pytest.mark.parametrize("ex_id", sorted(solution))
+    def test_malformed_outputs_never_pass(ex_id):
+        assert_malformed_outputs_never_pass(ex_id)
+
+    @pytest.mark.parametrize("ex_id", sorted(solution))
+    def test_run_of_all_hidden_cases_is_fast(ex_id):
+        assert_hidden_cases_run_fast(ex_id, solution[ex_id])
+
+    return _named(test_solution_passes_visible_and_hidden_cases, test_check_is_quiet_on_the_solution,
+                  test_every_hint_fires_on_its_mistake, test_parts_sum_to_the_test_cells_points,
+                  test_malformed_outputs_never_pass, test_run_of_all_hidden_cases_is_fast)

@@ -136,27 +136,10 @@ def verdict(ex_id: str, seed: int | None, replace: dict[str, str] | None = None)
     return harness.verdict(ex_id, namespace(replace), seed)
 
 
-@pytest.mark.parametrize("ex_id", IDS)
-def test_the_solution_passes_visible_and_hidden_cases(ex_id):
-    harness.assert_passes(lambda seed: verdict(ex_id, seed), ex_id, (None, 0, 1, 2, 3))
-
-
-@pytest.mark.parametrize("ex_id", IDS)
-def test_hidden_cases_run_well_under_five_seconds(ex_id):
-    harness.assert_takes_less_than(5.0, lambda: verdict(ex_id, 4))
-
-
-@pytest.mark.parametrize(("ex_id", "key", "code"), MISTAKES, ids=[f"{m[0]}-{m[1]}" for m in MISTAKES])
-def test_each_hint_fires_on_its_mistake(ex_id, key, code):
-    harness.assert_hint_fires(verdict(ex_id, 0, {ex_id: code}), ex_id, key)
-
-
-def test_every_hint_has_a_mistake():
-    harness.assert_every_hint_has_a_mistake({ex_id: [k for e, k, _ in MISTAKES if e == ex_id] for ex_id in IDS})
-
-
-def test_parts_sum_to_the_test_cells_points():
-    harness.assert_parts_sum_to_points(AID, IDS)
+# the common tests (tests/lib/exercise_harness.py): test_the_solution_passes_visible_and_hidden_cases,
+#   test_hidden_cases_run_well_under_five_seconds, test_each_hint_fires_on_its_mistake,
+#   test_every_hint_has_a_mistake, test_parts_sum_to_the_test_cells_points
+globals().update(harness.source_tests(AID, IDS, verdict, MISTAKES))
 
 
 def test_find_bug_cases_are_clear_cut_and_include_tiny_entries():

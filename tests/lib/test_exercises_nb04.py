@@ -8,7 +8,6 @@ mistake it names; partial credit follows the parts; behavioural checks are judge
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from backproplab import wire
 from backproplab.activations import sigmoid
 from backproplab.exercises import get, run_case
@@ -121,26 +120,11 @@ def _verdict(ex_id, objs, seed=0):
     return harness.verdict(ex_id, objs, seed)
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-@pytest.mark.parametrize("seed", SEEDS)
-def test_solution_passes_visible_and_hidden_cases(ex_id, seed):
-    v = _verdict(ex_id, SOLUTION[ex_id], seed)
-    assert v.passed, v.message
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_check_is_quiet_on_the_solution(ex_id, capsys):
-    harness.assert_check_is_quiet(capsys, ex_id, SOLUTION[ex_id])
-
-
-@pytest.mark.parametrize("ex_id", sorted(MISTAKES))
-def test_every_hint_fires_on_its_mistake(ex_id):
-    harness.assert_hints_fire(ex_id, {key: objs for key, objs in MISTAKES[ex_id].items()})
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_parts_sum_to_the_test_cells_points(ex_id):
-    harness.assert_parts_sum_to_points(AID, [ex_id])
+# the common tests (tests/lib/exercise_harness.py): test_solution_passes_visible_and_hidden_cases,
+#   test_check_is_quiet_on_the_solution, test_every_hint_fires_on_its_mistake,
+#   test_parts_sum_to_the_test_cells_points, test_malformed_outputs_never_pass,
+#   test_run_of_all_hidden_cases_is_fast
+globals().update(harness.function_tests(AID, SOLUTION, MISTAKES, SEEDS))
 
 
 def test_partial_credit_a_right_dW_with_a_wrong_db():
@@ -190,11 +174,6 @@ def test_unstable_slope_formula_fails_only_on_large_z():
     assert bad and all("non-finite" in c.message and "-1250" in c.message for c in bad)
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_malformed_outputs_never_pass(ex_id):
-    harness.assert_malformed_outputs_never_pass(ex_id)
-
-
 def test_wrong_types_get_a_usable_message():
     v = _verdict("ex04_linear_grad", (lambda W, b, X, Y: None,))
     assert "should return the pair (dW, db), got NoneType" in v.message
@@ -202,6 +181,3 @@ def test_wrong_types_get_a_usable_message():
     assert "descent_step should return a new list" in v.message
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_run_of_all_hidden_cases_is_fast(ex_id):
-    harness.assert_hidden_cases_run_fast(ex_id, SOLUTION[ex_id])

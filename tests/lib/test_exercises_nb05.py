@@ -9,7 +9,6 @@ never pass.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from backproplab import wire
 from backproplab.activations import sigmoid
 from backproplab.exercises import get, run_case
@@ -152,26 +151,12 @@ def _verdict(ex_id, fn, seed=0):
     return harness.verdict(ex_id, [fn], seed)
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-@pytest.mark.parametrize("seed", SEEDS)
-def test_solution_passes_visible_and_hidden_cases(ex_id, seed):
-    v = _verdict(ex_id, SOLUTION[ex_id], seed)
-    assert v.passed, v.message
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_check_is_quiet_on_the_solution(ex_id, capsys):
-    harness.assert_check_is_quiet(capsys, ex_id, [SOLUTION[ex_id]])
-
-
-@pytest.mark.parametrize("ex_id", sorted(MISTAKES))
-def test_every_hint_fires_on_its_mistake(ex_id):
-    harness.assert_hints_fire(ex_id, {key: [objs] for key, objs in MISTAKES[ex_id].items()})
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_parts_sum_to_the_test_cells_points(ex_id):
-    harness.assert_parts_sum_to_points(AID, [ex_id])
+# the common tests (tests/lib/exercise_harness.py): test_solution_passes_visible_and_hidden_cases,
+#   test_check_is_quiet_on_the_solution, test_every_hint_fires_on_its_mistake,
+#   test_parts_sum_to_the_test_cells_points, test_malformed_outputs_never_pass,
+#   test_run_of_all_hidden_cases_is_fast
+globals().update(harness.function_tests(AID, {e: [f] for e, f in SOLUTION.items()},
+                                        {e: {k: [f] for k, f in ms.items()} for e, ms in MISTAKES.items()}, SEEDS))
 
 
 def test_partial_credit():
@@ -216,11 +201,3 @@ def test_the_update_is_judged_on_new_arrays():
     assert not v.passed and get("ex05_update").hint("in_place") in v.message
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_malformed_outputs_never_pass(ex_id):
-    harness.assert_malformed_outputs_never_pass(ex_id)
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_run_of_all_hidden_cases_is_fast(ex_id):
-    harness.assert_hidden_cases_run_fast(ex_id, [SOLUTION[ex_id]])

@@ -55,16 +55,10 @@ def verdict(ex_id: str, seed: int | None, replace: str | None = None):
     return harness.verdict(ex_id, harness.run_cells({"np": np, "activation": activation}, SOLUTION, replace), seed)
 
 
-@pytest.mark.parametrize("ex_id", IDS)
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_the_solution_passes_visible_and_hidden_cases(ex_id, seed):
-    v = verdict(ex_id, seed)
-    assert v.passed, v.message
-
-
-@pytest.mark.parametrize("ex_id", IDS)
-def test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points(ex_id):
-    harness.assert_variants_lose_points_and_fire_hints(AID, ex_id, lambda code: verdict(ex_id, 5, code))
+# the common tests (tests/lib/exercise_harness.py): test_the_solution_passes_visible_and_hidden_cases,
+#   test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points,
+#   test_parts_add_up_to_the_test_cells_points
+globals().update(harness.variant_tests(AID, IDS, verdict))
 
 
 def test_partial_credit_a_right_dW_with_a_wrong_db_keeps_the_dW_points():
@@ -72,10 +66,6 @@ def test_partial_credit_a_right_dW_with_a_wrong_db_keeps_the_dW_points():
     v = verdict("ex06_backward", 1, wrong["ex06_backward"]["bias_gradient_over_the_wrong_axis"])
     earned = {p.name: p.earned for p in v.parts}
     assert earned == {"dW": 3.0, "db": 0.0}
-
-
-def test_parts_add_up_to_the_test_cells_points():
-    harness.assert_parts_sum_to_points(AID, IDS)
 
 
 def test_the_references_agree_with_the_exact_oracle_on_the_visible_networks():

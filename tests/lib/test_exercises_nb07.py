@@ -9,7 +9,6 @@ up to the test cells' points.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from backproplab import losses
 from backproplab.activations import softmax as library_softmax
 from backproplab.exercises import nb07
@@ -41,16 +40,10 @@ def verdict(ex_id: str, seed: int | None, replace: str | None = None):
     return harness.verdict(ex_id, harness.run_cells({"np": np}, SOLUTION, replace), seed)
 
 
-@pytest.mark.parametrize("ex_id", IDS)
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_the_solution_passes_visible_and_hidden_cases(ex_id, seed):
-    v = verdict(ex_id, seed)
-    assert v.passed, v.message
-
-
-@pytest.mark.parametrize("ex_id", IDS)
-def test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points(ex_id):
-    harness.assert_variants_lose_points_and_fire_hints(AID, ex_id, lambda code: verdict(ex_id, 5, code))
+# the common tests (tests/lib/exercise_harness.py): test_the_solution_passes_visible_and_hidden_cases,
+#   test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points,
+#   test_parts_add_up_to_the_test_cells_points
+globals().update(harness.variant_tests(AID, IDS, verdict))
 
 
 def test_a_naive_softmax_keeps_the_points_of_ordinary_logits_only():
@@ -71,10 +64,6 @@ def cross_entropy(Z, Y):
 '''
     v = verdict("ex07_cross_entropy", None, warns)
     assert not v.passed and "numpy warned" in v.message and "\n" not in v.message
-
-
-def test_parts_add_up_to_the_test_cells_points():
-    harness.assert_parts_sum_to_points(AID, IDS)
 
 
 def test_high_precision_references_agree_with_the_stable_library_routes():
