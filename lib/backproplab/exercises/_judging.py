@@ -8,9 +8,9 @@ from typing import NoReturn
 
 import numpy as np
 
-from ..grading import GradingError
+from ..grading import GradingError, check_array
 
-__all__ = ["fail", "field", "on", "stable_sigmoid"]
+__all__ = ["as_layout", "fail", "field", "on", "scalar", "stable_sigmoid"]
 
 
 def fail(kind: str, message: str) -> NoReturn:
@@ -38,3 +38,18 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         e = np.exp(-np.abs(z))
         return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def as_layout(A: np.ndarray, layout: str) -> np.ndarray:
+    """A as passed to the student: "F" makes a column-major copy (not C-contiguous)."""
+    return np.asfortranarray(A) if layout == "F" else A
+
+
+def scalar(actual, expected: float, name: str, mistakes=(), batch_size: int | None = None) -> None:
+    """check_scalar with the exercise's own hints (``mistakes``: (wrong number, hint) pairs)."""
+    if isinstance(actual, np.ndarray) and actual.size == 1:
+        actual = actual.reshape(())
+    if isinstance(actual, np.ndarray) and actual.ndim > 0:
+        fail("shape", f"{name} should be a single number, got an array of shape {actual.shape}")
+    check_array(actual, np.float64(expected), name, batch_size=batch_size,
+                mistakes=[(np.float64(w), h) for w, h in mistakes])
