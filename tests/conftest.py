@@ -10,6 +10,9 @@ if str(ROOT) not in sys.path:
 
 import pytest
 
+# helpers full of asserts: rewritten like the tests', so that a failure shows its values
+pytest.register_assert_rewrite("tests.lib.exercise_harness")
+
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):

@@ -37,6 +37,8 @@ from backproplab.kernel_client import CLIENT_CLASS, ValidateKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, DottedObjectName, Integer, List, Type, Unicode
 
+from autograder.processes import kill_until_gone, pids_in_cgroups, pids_of_uid
+
 __all__ = ["Limits", "SandboxUnavailable", "SandboxedKernelManager", "kernel_command", "probe", "worker_uid"]
 
 
@@ -186,36 +188,13 @@ def cgroup_remove(name: str) -> None:
 def reap(uid: int | None, cgroups: list[str] | None = None, timeout: float = 10.0) -> None:
     """Kill every process left by a sandbox (its cgroups' tasks, and any process of its uid)
     and wait until they are gone, so a restarted kernel starts with its full process budget."""
-    import signal
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = set()
-        for procs in cgroups or []:
-            try:
-                pids |= {int(x) for x in Path(procs).read_text().split()}
-            except OSError:
-                pass
+    def left() -> set[int]:
+        pids = pids_in_cgroups(cgroups or [])
         if uid:
-            for st in Path("/proc").glob("[0-9]*/status"):
-                try:
-                    for line in st.read_text().splitlines():
-                        if line.startswith("Uid:"):
-                            if int(line.split()[1]) == uid:
-                                pids.add(int(st.parent.name))
-                            break
-                except (OSError, ValueError):
-                    continue
-        pids.discard(os.getpid())
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.05)
+            pids |= pids_of_uid(uid)
+        return pids - {os.getpid()}
+
+    kill_until_gone(left, timeout)
 
 
 def kernel_command(argv: list[str], scratch: Path, limits: Limits, *, sandbox: bool = True,

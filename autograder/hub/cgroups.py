@@ -7,9 +7,9 @@ a server's memory. Standard library only.
 from __future__ import annotations
 
 import os
-import signal
-import time
 from pathlib import Path
+
+from autograder.processes import kill_until_gone, pids_in_cgroups
 
 __all__ = ["UserCgroup", "parse_bytes"]
 
@@ -95,27 +95,11 @@ class UserCgroup:
         return made
 
     def pids(self) -> set[int]:
-        out = set()
-        for f in self.procs_files():
-            try:
-                out |= {int(x) for x in Path(f).read_text().split()}
-            except OSError:
-                pass
-        return out
+        return pids_in_cgroups(self.procs_files())
 
     def kill_all(self, timeout: float = 5.0) -> None:
         """SIGKILL every task in the cgroup(s) until none is left (or ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pids = self.pids() - {os.getpid()}
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.05)
+        kill_until_gone(lambda: self.pids() - {os.getpid()}, timeout)
 
     def remove(self) -> None:
         self.kill_all()

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
+
+from autograder.processes import kill_until_gone, pids_of_uid
 
 __all__ = ["CommandError", "as_user", "chown_tree", "ensure_dir", "ensure_user", "kill_user_processes",
            "remove_user", "run", "set_password", "user_exists"]
@@ -63,26 +63,7 @@ def set_password(name: str, password: str | None) -> None:
 
 def kill_user_processes(uid: int, timeout: float = 10.0) -> None:
     """SIGKILL every process of ``uid`` until none is left."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = []
-        for st in Path("/proc").glob("[0-9]*/status"):
-            try:
-                for line in st.read_text().splitlines():
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(st.parent.name))
-                        break
-            except (OSError, ValueError):
-                continue
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.1)
+    kill_until_gone(lambda: pids_of_uid(uid), timeout, interval=0.1)
 
 
 def remove_user(name: str, home: Path | None = None) -> None:

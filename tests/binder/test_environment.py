@@ -13,9 +13,9 @@ import json
 import re
 
 import pytest
+from backproplab.kernel_client import CLIENT_CLASS
 
 from autograder.course import COURSE, make_config
-from backproplab.kernel_client import CLIENT_CLASS
 from tests.binder.env import BinderEnv, dockerignore_patterns, is_ignored, pinned_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("binder")]

@@ -7,16 +7,11 @@ mistake it names, and each exercise's parts must sum to its test cell's points.
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
-import numpy as np
 import pytest
-from backproplab.exercises import evaluate, get
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "solutions" / "02-computational-graphs" / "02-computational-graphs.ipynb"
+from . import exercise_harness as harness
+
+AID = "02-computational-graphs"
 IDS = ("ex02_mul_backward", "ex02_exp_tanh_backward", "ex02_topological_sort", "ex02_backward")
 
 VALUE = '''
@@ -193,55 +188,22 @@ def topological_sort(root):
 
 
 def namespace(replace: dict[str, str] | None = None) -> dict:
-    ns: dict = {"__name__": "__notebook__"}
-    exec(VALUE, ns)  # noqa: S102 - the notebook's own class
+    """The notebook's ``Value``, each solution function, and each mistake on top of its solution."""
+    replace = replace or {}
+    cells = [VALUE]
     for ex_id, code in SOLUTION.items():
-        exec(code, ns)  # noqa: S102 - the solution
-        if replace and ex_id in replace:
-            exec(replace[ex_id], ns)  # noqa: S102 - a mistake, on top of the solution
-    return ns
+        cells += [code, replace.get(ex_id)]
+    return harness.run_cells({"__name__": "__notebook__"}, *cells)
 
 
 def verdict(ex_id: str, seed: int | None, replace: dict[str, str] | None = None):
-    ex = get(ex_id)
-    ns = namespace(replace)
-    rng = None if seed is None else np.random.default_rng(seed)
-    return evaluate(ex, [ns[n] for n in ex.names], ex.all_cases(rng))
+    return harness.verdict(ex_id, namespace(replace), seed)
 
 
-@pytest.mark.parametrize("ex_id", IDS)
-def test_the_solution_passes_visible_and_hidden_cases(ex_id):
-    for seed in (None, 0, 1, 2, 3):
-        v = verdict(ex_id, seed)
-        assert v.passed, f"{ex_id} (seed {seed}): {v.message}"
-
-
-@pytest.mark.parametrize("ex_id", IDS)
-def test_hidden_cases_run_well_under_five_seconds(ex_id):
-    start = time.perf_counter()
-    verdict(ex_id, 4)
-    assert time.perf_counter() - start < 5.0
-
-
-@pytest.mark.parametrize(("ex_id", "key", "code"), MISTAKES, ids=[f"{m[0]}-{m[1]}" for m in MISTAKES])
-def test_each_hint_fires_on_its_mistake(ex_id, key, code):
-    v = verdict(ex_id, 0, {ex_id: code})
-    assert not v.passed
-    messages = " | ".join(c.message for c in v.cases if not c.ok)
-    assert get(ex_id).hint(key) in messages, messages[:600]
-
-
-def test_every_hint_has_a_mistake():
-    for ex_id in IDS:
-        assert {k for e, k, _ in MISTAKES if e == ex_id} == set(get(ex_id).hints), ex_id
-
-
-def test_parts_sum_to_the_test_cells_points():
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    points = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-              for c in cells if c["metadata"].get("nbgrader", {}).get("grade")}
-    for ex_id in IDS:
-        assert points[f"{ex_id}_tests"] == get(ex_id).points
+# the common tests (tests/lib/exercise_harness.py): test_the_solution_passes_visible_and_hidden_cases,
+#   test_hidden_cases_run_well_under_five_seconds, test_each_hint_fires_on_its_mistake,
+#   test_every_hint_has_a_mistake, test_parts_sum_to_the_test_cells_points
+globals().update(harness.source_tests(AID, IDS, verdict, MISTAKES))
 
 
 def test_partial_credit():
@@ -281,6 +243,4 @@ def test_a_grad_that_is_a_value_gets_a_readable_message():
 
 @pytest.mark.parametrize("ex_id", IDS)
 def test_hidden_cases_can_be_drawn_from_any_seed(ex_id):
-    ex = get(ex_id)
-    for seed in range(60):            # e.g. a random graph whose exp(exp(...)) overflows is drawn again
-        assert ex.cases(np.random.default_rng(seed))
+    harness.assert_cases_from_any_seed(ex_id, 60)   # e.g. a random graph whose exp(exp(...)) overflows is drawn again

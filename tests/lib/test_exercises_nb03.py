@@ -7,16 +7,13 @@ it names, and each exercise's parts must sum to its test cell's points.
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import numpy as np
 import pytest
-from backproplab.exercises import evaluate, get
+from backproplab.exercises import get
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "solutions" / "03-gradient-checking" / "03-gradient-checking.ipynb"
+from . import exercise_harness as harness
+
+AID = "03-gradient-checking"
 IDS = ("ex03_numerical_gradient", "ex03_relative_error", "ex03_find_bug", "ex03_fix_backward")
 
 SETUP = '''
@@ -129,53 +126,20 @@ MISTAKES = [
 
 
 def namespace(replace: dict[str, str] | None = None) -> dict:
-    ns: dict = {"__name__": "__notebook__"}
-    exec(SETUP, ns)  # noqa: S102 - the notebook's locked cells
-    for ex_id, code in SOLUTION.items():
-        exec((replace or {}).get(ex_id, code), ns)  # noqa: S102 - the solution, or a mistake
-    return ns
+    """The notebook's locked cells, then each solution function or the mistake in its place."""
+    replace = replace or {}
+    return harness.run_cells({"__name__": "__notebook__"}, SETUP,
+                             *(replace.get(ex_id, code) for ex_id, code in SOLUTION.items()))
 
 
 def verdict(ex_id: str, seed: int | None, replace: dict[str, str] | None = None):
-    ex = get(ex_id)
-    ns = namespace(replace)
-    rng = None if seed is None else np.random.default_rng(seed)
-    return evaluate(ex, [ns[n] for n in ex.names], ex.all_cases(rng))
+    return harness.verdict(ex_id, namespace(replace), seed)
 
 
-@pytest.mark.parametrize("ex_id", IDS)
-def test_the_solution_passes_visible_and_hidden_cases(ex_id):
-    for seed in (None, 0, 1, 2, 3):
-        v = verdict(ex_id, seed)
-        assert v.passed, f"{ex_id} (seed {seed}): {v.message}"
-
-
-@pytest.mark.parametrize("ex_id", IDS)
-def test_hidden_cases_run_well_under_five_seconds(ex_id):
-    start = time.perf_counter()
-    verdict(ex_id, 4)
-    assert time.perf_counter() - start < 5.0
-
-
-@pytest.mark.parametrize(("ex_id", "key", "code"), MISTAKES, ids=[f"{m[0]}-{m[1]}" for m in MISTAKES])
-def test_each_hint_fires_on_its_mistake(ex_id, key, code):
-    v = verdict(ex_id, 0, {ex_id: code})
-    assert not v.passed
-    messages = " | ".join(c.message for c in v.cases if not c.ok)
-    assert get(ex_id).hint(key) in messages, messages[:600]
-
-
-def test_every_hint_has_a_mistake():
-    for ex_id in IDS:
-        assert {k for e, k, _ in MISTAKES if e == ex_id} == set(get(ex_id).hints), ex_id
-
-
-def test_parts_sum_to_the_test_cells_points():
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
-    points = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-              for c in cells if c["metadata"].get("nbgrader", {}).get("grade")}
-    for ex_id in IDS:
-        assert points[f"{ex_id}_tests"] == get(ex_id).points
+# the common tests (tests/lib/exercise_harness.py): test_the_solution_passes_visible_and_hidden_cases,
+#   test_hidden_cases_run_well_under_five_seconds, test_each_hint_fires_on_its_mistake,
+#   test_every_hint_has_a_mistake, test_parts_sum_to_the_test_cells_points
+globals().update(harness.source_tests(AID, IDS, verdict, MISTAKES))
 
 
 def test_find_bug_cases_are_clear_cut_and_include_tiny_entries():
@@ -216,6 +180,4 @@ def numerical_gradient(f, x, h=1e-5):
 
 @pytest.mark.parametrize("ex_id", IDS)
 def test_hidden_cases_can_be_drawn_from_any_seed(ex_id):
-    ex = get(ex_id)
-    for seed in range(15):
-        assert ex.cases(np.random.default_rng(seed))
+    harness.assert_cases_from_any_seed(ex_id, 15)

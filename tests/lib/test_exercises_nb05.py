@@ -8,18 +8,14 @@ never pass.
 
 from __future__ import annotations
 
-import time
-
-import nbformat
 import numpy as np
-import pytest
 from backproplab import wire
 from backproplab.activations import sigmoid
-from backproplab.exercises import check, evaluate, get, run_case
-from backproplab.grading import GradingError
+from backproplab.exercises import get, run_case
 
-from autograder.course import graded_cells, notebook_path
+from . import exercise_harness as harness
 
+AID = "05-layerwise-backprop"
 SEEDS = (0, 1, 7)
 
 
@@ -152,42 +148,15 @@ MISTAKES["ex05_update"] = {
 
 
 def _verdict(ex_id, fn, seed=0):
-    ex = get(ex_id)
-    return evaluate(ex, [fn], ex.all_cases(np.random.default_rng(seed)))
+    return harness.verdict(ex_id, [fn], seed)
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-@pytest.mark.parametrize("seed", SEEDS)
-def test_solution_passes_visible_and_hidden_cases(ex_id, seed):
-    v = _verdict(ex_id, SOLUTION[ex_id], seed)
-    assert v.passed, v.message
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_check_is_quiet_on_the_solution(ex_id, capsys):
-    check(ex_id, SOLUTION[ex_id])
-    check(ex_id, SOLUTION[ex_id], hidden=True)
-    out = capsys.readouterr()
-    assert out.out == "" and out.err == ""
-
-
-@pytest.mark.parametrize("ex_id", sorted(MISTAKES))
-def test_every_hint_fires_on_its_mistake(ex_id):
-    ex = get(ex_id)
-    assert set(MISTAKES[ex_id]) == set(ex.hints), "a test for every hint, and a hint for every test"
-    for key, fn in MISTAKES[ex_id].items():
-        v = _verdict(ex_id, fn)
-        assert not v.passed, key
-        messages = [c.message for c in v.cases if not c.ok]
-        assert any(ex.hint(key) in m for m in messages), f"{key}: {messages[:2]}"
-        for m in messages:
-            assert "withheld" not in m and "Traceback" not in m and m.strip(), m
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_parts_sum_to_the_test_cells_points(ex_id):
-    cells = graded_cells(nbformat.read(str(notebook_path("05-layerwise-backprop")), as_version=4))
-    assert get(ex_id).points == float(cells[f"{ex_id}_tests"].metadata["nbgrader"]["points"])
+# the common tests (tests/lib/exercise_harness.py): test_solution_passes_visible_and_hidden_cases,
+#   test_check_is_quiet_on_the_solution, test_every_hint_fires_on_its_mistake,
+#   test_parts_sum_to_the_test_cells_points, test_malformed_outputs_never_pass,
+#   test_run_of_all_hidden_cases_is_fast
+globals().update(harness.function_tests(AID, {e: [f] for e, f in SOLUTION.items()},
+                                        {e: {k: [f] for k, f in ms.items()} for e, ms in MISTAKES.items()}, SEEDS))
 
 
 def test_partial_credit():
@@ -232,20 +201,3 @@ def test_the_update_is_judged_on_new_arrays():
     assert not v.passed and get("ex05_update").hint("in_place") in v.message
 
 
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_malformed_outputs_never_pass(ex_id):
-    ex = get(ex_id)
-    case = ex.all_cases(None)[0]
-    for out in (wire.Opaque("Foo"), None, {"got": wire.Opaque("Foo"), "after": []}, {"after": []}):
-        with pytest.raises(GradingError):
-            ex.judge(case, out)
-
-
-@pytest.mark.parametrize("ex_id", sorted(SOLUTION))
-def test_run_of_all_hidden_cases_is_fast(ex_id):
-    ex = get(ex_id)
-    cases = ex.cases(np.random.default_rng(5))
-    t0 = time.perf_counter()
-    for c in cases:
-        assert "ok" in run_case(ex, wire.loads(wire.dumps(c.args)), [SOLUTION[ex_id]])
-    assert time.perf_counter() - t0 < 2.0

@@ -8,17 +8,14 @@ points; malformed answers fail with a one-line message instead of crashing the j
 
 from __future__ import annotations
 
-import runpy
-
-import nbformat
 import numpy as np
 import pytest
 from backproplab import symbolic
 from backproplab.activations import get as activation
-from backproplab.exercises import evaluate, get, nb06
+from backproplab.exercises import get, nb06
 from backproplab.grading import forbid
 
-from autograder.course import REPO, graded_cells, nbgrader_meta, notebook_path
+from . import exercise_harness as harness
 
 AID = "06-matrix-backprop"
 IDS = ("ex06_forward", "ex06_cost_delta", "ex06_backward")
@@ -53,61 +50,22 @@ def cost_and_delta(A_L, Z_L, Y, activation_name):
 '''
 
 
-def load_variants(aid: str, with_fires: bool = False):
-    """WRONG, CORRECT (and FIRES) of tests/notebooks/variants/<aid>.py."""
-    ns = runpy.run_path(str(REPO / "tests" / "notebooks" / "variants" / f"{aid}.py"))
-    return (ns["WRONG"], ns["CORRECT"], ns["FIRES"]) if with_fires else (ns["WRONG"], ns["CORRECT"])
-
-
-def namespace(replace: str | None = None) -> dict:
-    """The notebook's names: the setup's imports, the solution, then ``replace`` on top."""
-    ns = {"np": np, "activation": activation}
-    exec(SOLUTION, ns)  # noqa: S102 - the test's own code
-    if replace:
-        exec(replace, ns)  # noqa: S102 - a sensitivity variant from the repository
-    return ns
-
-
 def verdict(ex_id: str, seed: int | None, replace: str | None = None):
-    ex = get(ex_id)
-    ns = namespace(replace)
-    rng = None if seed is None else np.random.default_rng(seed)
-    return evaluate(ex, [ns[n] for n in ex.names], ex.all_cases(rng))
+    """Judged on the notebook's names: the setup's imports, the solution, then ``replace`` on top."""
+    return harness.verdict(ex_id, harness.run_cells({"np": np, "activation": activation}, SOLUTION, replace), seed)
 
 
-@pytest.mark.parametrize("ex_id", IDS)
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_the_solution_passes_visible_and_hidden_cases(ex_id, seed):
-    v = verdict(ex_id, seed)
-    assert v.passed, v.message
-
-
-@pytest.mark.parametrize("ex_id", IDS)
-def test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points(ex_id):
-    wrong, correct, fires = load_variants(AID, with_fires=True)
-    ex = get(ex_id)
-    assert set(fires[ex_id]) == set(ex.hints)
-    messages = {}
-    for name, code in wrong[ex_id].items():
-        v = verdict(ex_id, 5, code)
-        assert v.score < v.max_score, f"{name} keeps full marks"
-        messages[name] = " | ".join(c.message for c in v.cases if not c.ok)
-    for key, name in fires[ex_id].items():
-        assert ex.hint(key) in messages[name], f"hint {key!r} does not fire on {name}: {messages[name][:300]}"
-    assert verdict(ex_id, 5, correct[ex_id]).passed
+# the common tests (tests/lib/exercise_harness.py): test_the_solution_passes_visible_and_hidden_cases,
+#   test_every_hint_fires_on_its_mistake_and_each_wrong_variant_loses_points,
+#   test_parts_add_up_to_the_test_cells_points
+globals().update(harness.variant_tests(AID, IDS, verdict))
 
 
 def test_partial_credit_a_right_dW_with_a_wrong_db_keeps_the_dW_points():
-    wrong, _ = load_variants(AID)
+    wrong, _ = harness.load_variants(AID)
     v = verdict("ex06_backward", 1, wrong["ex06_backward"]["bias_gradient_over_the_wrong_axis"])
     earned = {p.name: p.earned for p in v.parts}
     assert earned == {"dW": 3.0, "db": 0.0}
-
-
-def test_parts_add_up_to_the_test_cells_points():
-    cells = graded_cells(nbformat.read(str(notebook_path(AID)), as_version=4))
-    for ex_id in IDS:
-        assert float(nbgrader_meta(cells[f"{ex_id}_tests"])["points"]) == get(ex_id).points
 
 
 def test_the_references_agree_with_the_exact_oracle_on_the_visible_networks():

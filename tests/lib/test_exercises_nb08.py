@@ -10,6 +10,8 @@ from backproplab import init, matrix, optim, train
 from backproplab.exercises import check, evaluate, get
 from backproplab.grading import GradingError
 
+from . import exercise_harness as harness
+
 
 # -- the solution, as the notebook writes it ---------------------------------------------------
 def sgd_update(params, grads, lr):
@@ -82,13 +84,6 @@ def test_parts_sum_to_the_points():
     assert get("ex08_digits").points == 3
 
 
-def _message(ex_id, objs, seed=0):
-    ex = get(ex_id)
-    v = evaluate(ex, objs, ex.all_cases(np.random.default_rng(seed)))
-    assert not v.passed
-    return v, " | ".join(c.message for c in v.cases if not c.ok)
-
-
 # -- each hint on its mistake ---------------------------------------------------------------------
 def sgd_climbs(params, grads, lr):
     return [p + lr * g for p, g in zip(params, grads)]
@@ -125,7 +120,7 @@ def adam_variant(kind):
 ])
 def test_update_rule_hints_fire_and_cost_only_their_part(objs, key, part):
     ex = get("ex08_update_rules")
-    v, msg = _message("ex08_update_rules", objs)
+    v, msg = harness.failing("ex08_update_rules", objs)
     assert ex.hint(key) in msg
     assert [p.name for p in v.parts if p.earned == 0] == [part]
 
@@ -136,7 +131,7 @@ def test_changing_the_inputs_in_place_is_caught():
             p -= lr * g
         return params
 
-    _, msg = _message("ex08_update_rules", (sgd_in_place, momentum_update, adam_update))
+    _, msg = harness.failing("ex08_update_rules", (sgd_in_place, momentum_update, adam_update))
     assert "changed the params" in msg
 
 
@@ -167,7 +162,7 @@ def loop_variant(kind):
 
 @pytest.mark.parametrize("key", ["never_shuffles", "drops_last", "unweighted_mean", "last_batch_loss"])
 def test_train_loop_hints_fire(key):
-    _, msg = _message("ex08_train_loop", (loop_variant(key),))
+    _, msg = harness.failing("ex08_train_loop", (loop_variant(key),))
     assert get("ex08_train_loop").hint(key) in msg
 
 
@@ -187,12 +182,12 @@ def test_shuffling_once_is_named():
             losses.append(total / m)
         return params, losses
 
-    _, msg = _message("ex08_train_loop", (loop,))
+    _, msg = harness.failing("ex08_train_loop", (loop,))
     assert get("ex08_train_loop").hint("shuffles_once") in msg
 
 
 def test_unweighted_mean_costs_only_the_losses_part():
-    v, _ = _message("ex08_train_loop", (loop_variant("unweighted_mean"),))
+    v, _ = harness.failing("ex08_train_loop", (loop_variant("unweighted_mean"),))
     assert [p.name for p in v.parts if p.earned == 0] == ["losses"]
 
 
@@ -211,7 +206,7 @@ def test_the_library_loop_is_refused():
         return train.train(params[:2], params[2:], X, Y, ["tanh", "identity"], epochs=epochs,
                            batch_size=batch_size, rng=rng)
 
-    _, msg = _message("ex08_train_loop", (delegate,))
+    _, msg = harness.failing("ex08_train_loop", (delegate,))
     assert "switched off" in msg
 
 

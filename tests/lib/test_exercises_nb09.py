@@ -9,13 +9,12 @@ import pytest
 from backproplab import init as bl_init
 from backproplab import vanishing
 from backproplab._guard import resolve
-from backproplab.exercises import check, evaluate, get
+from backproplab.exercises import check, get
 from backproplab.exercises.nb09 import ANSWER
 from backproplab.grading import GradingError
 from backproplab.matrix import backprop, forward, hidden_delta, output_delta
 
-from autograder.course import graded_cells, nbgrader_meta, notebook_path
-from tests.notebooks.harness import read_nb
+from . import exercise_harness as harness
 
 SEEDS = (0, 1, 2, 3)
 
@@ -57,12 +56,6 @@ def which_trains(**changes):
     return lambda: {**ANSWER, **changes}
 
 
-def _messages(ex_id, objs, seed=0):
-    ex = get(ex_id)
-    v = evaluate(ex, objs, ex.all_cases(np.random.default_rng(seed)))
-    return v, " | ".join(c.message for c in v.cases if not c.ok)
-
-
 SOLUTIONS = {
     "ex09_grad_norms": [gradient_norms],
     "ex09_init": list(inits()),
@@ -74,7 +67,7 @@ SOLUTIONS = {
 def test_solutions_pass_visible_and_hidden_checks(ex_id):
     check(ex_id, *SOLUTIONS[ex_id])                       # visible: quiet
     for seed in SEEDS:
-        v, msg = _messages(ex_id, SOLUTIONS[ex_id], seed)
+        v, msg = harness.judged(ex_id, SOLUTIONS[ex_id], seed)
         assert v.passed, f"{ex_id} seed {seed}: {msg}"
     check(ex_id, *SOLUTIONS[ex_id], hidden=True)
 
@@ -88,7 +81,7 @@ def test_initialisers_pass_for_many_seeds_normal_and_uniform():
     uni = [lambda o, i, rng: uniform(o, i, rng, 2 / (i + o)), lambda o, i, rng: uniform(o, i, rng, 2 / i)]
     for seed in range(25):
         for objs in (SOLUTIONS["ex09_init"], uni):
-            v, msg = _messages("ex09_init", objs, 100 + seed)
+            v, msg = harness.judged("ex09_init", objs, 100 + seed)
             assert v.passed, f"seed {seed}: {msg}"
 
 
@@ -115,31 +108,25 @@ MISTAKES = {
 
 @pytest.mark.parametrize(("ex_id", "key"), [(e, k) for e, ks in MISTAKES.items() for k in ks])
 def test_every_hint_fires_on_its_mistake(ex_id, key):
-    v, msg = _messages(ex_id, MISTAKES[ex_id][key])
-    assert not v.passed
-    assert get(ex_id).hint(key) in msg, msg
+    harness.assert_hint_fires(harness.verdict(ex_id, MISTAKES[ex_id][key]), ex_id, key)
 
 
 def test_every_hint_is_tested():
-    for ex_id, keys in MISTAKES.items():
-        assert set(keys) == set(get(ex_id).hints), ex_id
+    harness.assert_every_hint_has_a_mistake(MISTAKES)
 
 
 def test_parts_add_up_to_the_test_cells_points():
-    cells = graded_cells(read_nb(notebook_path("09-vanishing-gradients")))
-    assert {gid.removesuffix("_tests") for gid in cells} == set(SOLUTIONS)
-    for gid, cell in cells.items():
-        assert float(nbgrader_meta(cell)["points"]) == get(gid.removesuffix("_tests")).points
+    harness.assert_parts_sum_to_points("09-vanishing-gradients", SOLUTIONS, all_cells=True)
 
 
 def test_routes_exist_and_are_refused_while_the_student_code_runs():
     for ex_id in SOLUTIONS:
         for route in get(ex_id).routes:
             assert resolve(route)
-    v, msg = _messages("ex09_grad_norms", [vanishing.gradient_norms])
+    v, msg = harness.judged("ex09_grad_norms", [vanishing.gradient_norms])
     assert not v.passed and "switched off" in msg
-    v, msg = _messages("ex09_init", [lambda o, i, rng: bl_init.glorot_normal(o, i, rng),
-                                     lambda o, i, rng: bl_init.he_normal(o, i, rng)])
+    v, msg = harness.judged("ex09_init", [lambda o, i, rng: bl_init.glorot_normal(o, i, rng),
+                                          lambda o, i, rng: bl_init.he_normal(o, i, rng)])
     assert not v.passed and "switched off" in msg
 
 
@@ -162,5 +149,5 @@ def test_backprop_is_allowed_in_gradient_norms():
         _, dW, _ = backprop(weights, biases, X, Y, activations)
         return np.array([np.linalg.norm(g) for g in dW]), gradient_norms(weights, biases, X, Y, activations)[1]
 
-    v, msg = _messages("ex09_grad_norms", [via_backprop])
+    v, msg = harness.judged("ex09_grad_norms", [via_backprop])
     assert v.passed, msg

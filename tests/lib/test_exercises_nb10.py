@@ -10,6 +10,8 @@ from backproplab import matrix
 from backproplab.activations import get as activation
 from backproplab.exercises import evaluate, get
 
+from . import exercise_harness as harness
+
 
 # -- the solution, as the notebook writes it ---------------------------------------------------
 def fa_backward(weights, feedback, caches, activations, delta_L):
@@ -85,13 +87,6 @@ def test_parts_sum_to_the_points():
     assert [get(e).points for e in sorted(SOLUTION)] == [3, 3, 4, 3]
 
 
-def _verdict(ex_id, objs, seed=0):
-    ex = get(ex_id)
-    v = evaluate(ex, objs, ex.all_cases(np.random.default_rng(seed)))
-    assert not v.passed
-    return v, " | ".join(c.message for c in v.cases if not c.ok)
-
-
 def _fa(kind):
     def fa(weights, feedback, caches, activations, delta_L):
         L = len(weights)
@@ -112,7 +107,7 @@ def _fa(kind):
 
 @pytest.mark.parametrize("key", ["used_WT", "B_transposed", "missing_slope"])
 def test_feedback_alignment_hints_fire_and_spare_the_output_layer(key):
-    v, msg = _verdict("ex10_feedback_alignment", (_fa(key),))
+    v, msg = harness.failing("ex10_feedback_alignment", (_fa(key),))
     assert get("ex10_feedback_alignment").hint(key) in msg
     lost = [p.name for p in v.parts if p.earned == 0]
     # a transposed B does not even fit a non-square layer: that case fails as a whole
@@ -129,7 +124,7 @@ def test_feedback_alignment_refuses_the_library_and_the_matrix_backward():
         return matrix.backward([weights[0], *[B.T for B in feedback]], caches, activations, delta_L)
 
     for fn in (delegate, trick):
-        _, msg = _verdict("ex10_feedback_alignment", (fn,))
+        _, msg = harness.failing("ex10_feedback_alignment", (fn,))
         assert "switched off" in msg
 
 
@@ -159,14 +154,14 @@ def _lm(kind):
 
 @pytest.mark.parametrize("key", ["jac_mean", "jac_biases_first", "jac_column_major"])
 def test_jacobian_hints_fire(key):
-    v, msg = _verdict("ex10_levenberg_marquardt", (_jac(key), lm_step))
+    v, msg = harness.failing("ex10_levenberg_marquardt", (_jac(key), lm_step))
     assert get("ex10_levenberg_marquardt").hint(key) in msg
     assert [p.name for p in v.parts if p.earned == 0] == ["jacobian"]
 
 
 @pytest.mark.parametrize("key", ["lm_damping_sign", "lm_step_sign", "lm_no_damping"])
 def test_lm_step_hints_fire(key):
-    v, msg = _verdict("ex10_levenberg_marquardt", (residual_jacobian, _lm(key)))
+    v, msg = harness.failing("ex10_levenberg_marquardt", (residual_jacobian, _lm(key)))
     assert get("ex10_levenberg_marquardt").hint(key) in msg
     assert [p.name for p in v.parts if p.earned == 0] == ["step"]
 
@@ -177,7 +172,7 @@ def test_jacobian_by_finite_differences_is_refused():
     def fd(weights, biases, X, activations):
         return numerical_gradient(lambda W: 0.0, weights[0].copy())
 
-    _, msg = _verdict("ex10_levenberg_marquardt", (fd, lm_step))
+    _, msg = harness.failing("ex10_levenberg_marquardt", (fd, lm_step))
     assert "switched off" in msg
 
 
@@ -194,7 +189,7 @@ def _uniform(W, bits, alpha, q, rounding=np.round, clip=True):
     ("floor", lambda W, bits, alpha: _uniform(W, bits, alpha, 2 ** (bits - 1) - 1, rounding=np.floor), "grid"),
 ])
 def test_quantize_hints_fire(key, fn, part):
-    v, msg = _verdict("ex10_quantize", (fn,))
+    v, msg = harness.failing("ex10_quantize", (fn,))
     assert get("ex10_quantize").hint(key) in msg
     assert part in [p.name for p in v.parts if p.earned == 0]
 
@@ -208,7 +203,7 @@ def test_quantize_in_place_is_caught():
         W *= alpha / q
         return W
 
-    _, msg = _verdict("ex10_quantize", (in_place,))
+    _, msg = harness.failing("ex10_quantize", (in_place,))
     assert "changed W" in msg
 
 
@@ -219,7 +214,7 @@ def test_quantize_in_place_is_caught():
     ("choose_index", (hidden_size_sweep, lambda s, t, v: int(np.argmin(v.mean(axis=1))))),
 ])
 def test_hidden_size_hints_fire(key, objs):
-    _, msg = _verdict("ex10_hidden_size", objs)
+    _, msg = harness.failing("ex10_hidden_size", objs)
     assert get("ex10_hidden_size").hint(key) in msg
 
 
@@ -228,12 +223,12 @@ def test_ties_go_to_the_smaller_size_and_fit_runs_once_per_pair():
         mean = val.mean(axis=1)
         return sizes[len(sizes) - 1 - int(np.argmin(mean[::-1]))]
 
-    _, msg = _verdict("ex10_hidden_size", (hidden_size_sweep, larger_on_tie))
+    _, msg = harness.failing("ex10_hidden_size", (hidden_size_sweep, larger_on_tie))
     assert "tie" in msg
 
     def twice(sizes, seeds, fit):
         hidden_size_sweep(sizes, seeds, fit)
         return hidden_size_sweep(sizes, seeds, fit)
 
-    _, msg = _verdict("ex10_hidden_size", (twice, choose_hidden_size))
+    _, msg = harness.failing("ex10_hidden_size", (twice, choose_hidden_size))
     assert "exactly once" in msg

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from backproplab import rnn
 from backproplab._guard import resolve
-from backproplab.exercises import check, evaluate, get
+from backproplab.exercises import check, get
 from backproplab.exercises.nb11 import LONG_T
 
-from autograder.course import graded_cells, nbgrader_meta, notebook_path
-from tests.notebooks.harness import read_nb
+from . import exercise_harness as harness
 
 SEEDS = (0, 1, 2)
 
@@ -66,12 +65,6 @@ def clip_gradients(grads, max_norm, mistake=None):
     return {k: g * (max_norm / norm if norm > max_norm else 1.0) for k, g in grads.items()}
 
 
-def _messages(ex_id, objs, seed=0):
-    ex = get(ex_id)
-    v = evaluate(ex, objs, ex.all_cases(np.random.default_rng(seed)))
-    return v, " | ".join(c.message for c in v.cases if not c.ok)
-
-
 SOLUTIONS = {"ex11_forward": [elman_forward], "ex11_bptt": [elman_bptt], "ex11_clip": [clip_gradients]}
 
 
@@ -79,7 +72,7 @@ SOLUTIONS = {"ex11_forward": [elman_forward], "ex11_bptt": [elman_bptt], "ex11_c
 def test_solutions_pass_visible_and_hidden_checks(ex_id):
     check(ex_id, *SOLUTIONS[ex_id])
     for seed in SEEDS:
-        v, msg = _messages(ex_id, SOLUTIONS[ex_id], seed)
+        v, msg = harness.judged(ex_id, SOLUTIONS[ex_id], seed)
         assert v.passed, f"{ex_id} seed {seed}: {msg}"
 
 
@@ -111,7 +104,7 @@ def test_a_recursive_bptt_loses_the_long_sequence_only():
         step(T, np.zeros_like(H[0]))
         return {k: v / m for k, v in g.items()}
 
-    v, msg = _messages("ex11_bptt", [recursive])
+    v, msg = harness.judged("ex11_bptt", [recursive])
     bad = [c for c in v.cases if not c.ok]
     assert bad and all("RecursionError" in c.message for c in bad), msg
     assert len(bad) == len(get("ex11_bptt").parts)          # the long sequence, once per part
@@ -127,38 +120,32 @@ MISTAKES = {
 @pytest.mark.parametrize(("ex_id", "key"), [(e, k) for e, ks in MISTAKES.items() for k in ks])
 def test_every_hint_fires_on_its_mistake(ex_id, key):
     fn = SOLUTIONS[ex_id][0]
-    v, msg = _messages(ex_id, [lambda *a: fn(*a, mistake=key)])
-    assert not v.passed
-    assert get(ex_id).hint(key) in msg, msg
+    harness.assert_hint_fires(harness.verdict(ex_id, [lambda *a: fn(*a, mistake=key)]), ex_id, key)
 
 
 def test_every_hint_is_tested():
-    for ex_id, keys in MISTAKES.items():
-        assert set(keys) == set(get(ex_id).hints), ex_id
+    harness.assert_every_hint_has_a_mistake(MISTAKES)
 
 
 def test_partial_credit_per_part():
     """A W_hh mistake costs the W_hh part only; a missing 1/m everywhere costs every part."""
-    v, _ = _messages("ex11_bptt", [lambda *a: elman_bptt(*a, mistake="pairs_h_t")])
+    v, _ = harness.judged("ex11_bptt", [lambda *a: elman_bptt(*a, mistake="pairs_h_t")])
     earned = {p.name: p.earned for p in v.parts}
     assert earned == {"output": 1, "W_xh": 1, "W_hh": 0, "b_h": 1}
-    v, _ = _messages("ex11_bptt", [lambda *a: {k: 3.0 * g for k, g in elman_bptt(*a).items()}])
+    v, _ = harness.judged("ex11_bptt", [lambda *a: {k: 3.0 * g for k, g in elman_bptt(*a).items()}])
     assert v.score == 0
-    v, _ = _messages("ex11_forward", [lambda *a: elman_forward(*a, mistake="yhat_prev")])
+    v, _ = harness.judged("ex11_forward", [lambda *a: elman_forward(*a, mistake="yhat_prev")])
     assert {p.name: p.earned for p in v.parts} == {"H": 1, "Yhat": 0}
 
 
 def test_batch_size_mistake_is_named():
-    v, msg = _messages("ex11_bptt", [lambda params, X, Y, H: {k: g * X.shape[2] for k, g in
-                                                               elman_bptt(params, X, Y, H).items()}])
+    v, msg = harness.judged("ex11_bptt", [lambda params, X, Y, H: {k: g * X.shape[2] for k, g in
+                                                                     elman_bptt(params, X, Y, H).items()}])
     assert not v.passed and "batch size" in msg
 
 
 def test_parts_add_up_to_the_test_cells_points():
-    cells = graded_cells(read_nb(notebook_path("11-backprop-through-time")))
-    assert {gid.removesuffix("_tests") for gid in cells} == set(SOLUTIONS)
-    for gid, cell in cells.items():
-        assert float(nbgrader_meta(cell)["points"]) == get(gid.removesuffix("_tests")).points
+    harness.assert_parts_sum_to_points("11-backprop-through-time", SOLUTIONS, all_cells=True)
 
 
 def test_routes_exist_and_are_refused_while_the_student_code_runs():
@@ -169,7 +156,7 @@ def test_routes_exist_and_are_refused_while_the_student_code_runs():
              ("ex11_bptt", lambda p, X, Y, H: rnn.backward(p, X, Y, H)),
              ("ex11_clip", lambda g, t: rnn.clip_by_norm(g, t))]
     for ex_id, fn in cases:
-        v, msg = _messages(ex_id, [fn])
+        v, msg = harness.judged(ex_id, [fn])
         assert not v.passed and "switched off" in msg, ex_id
 
 
@@ -180,5 +167,5 @@ def test_finite_difference_reference_rejects_small_errors():
         g["W_hh"] = g["W_hh"] * (1 + 1e-3)
         return g
 
-    v, msg = _messages("ex11_bptt", [almost])
+    v, msg = harness.judged("ex11_bptt", [almost])
     assert {p.name: p.earned for p in v.parts}["W_hh"] == 0, msg

@@ -6,19 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from backproplab import plots
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-
-@pytest.fixture(autouse=True)
-def _no_show(monkeypatch):
-    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plots must not call plt.show"))
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("no_plt_show")
 
 
 def test_layer_profile_takes_one_sequence_or_a_dict_and_leaves_gaps_for_inf():

@@ -13,12 +13,7 @@ from backproplab import datasets, init, plots, train
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-
-@pytest.fixture(autouse=True)
-def _no_show(monkeypatch):
-    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plots must not call plt.show"))
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("no_plt_show")
 
 
 def test_contour_paths_and_boundary_snapshots():

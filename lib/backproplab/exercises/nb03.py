@@ -19,18 +19,15 @@ from typing import ClassVar
 import numpy as np
 
 from .. import gradcheck, matrix
-from ..grading import GradingError, check_array, check_scalar, type_name
+from ..grading import check_array, check_scalar, type_name
 from ._core import Case, Exercise, call
+from ._judging import fail as _fail
 
 __all__ = ["FindBug", "FixBackward", "NumericalGradient", "RelativeError", "make_function", "net_loss"]
 
 CHECKER = ("backproplab.gradcheck",)
 NETWORKS = ("backproplab.matrix", "backproplab.layerwise")
 KEYS = ("W1", "b1", "W2", "b2")
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
 
 
 # ------------------------------------------------------------------------------------------

@@ -11,9 +11,7 @@ they never decide that an answer is right.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -21,27 +19,18 @@ import sympy as sp
 
 from .. import activations as _act
 from .. import layerwise, symbolic
-from ..grading import GradingError, check_array, check_arrays, type_name
+from ..grading import check_array, check_arrays, type_name
 from ._core import Case, Exercise, call
+from ._judging import as_layout as _layout
+from ._judging import fail as _fail
+from ._judging import on as _on
+from ._judging import scalar as _scalar
 
 __all__ = ["Backward", "CostDelta", "Forward"]
 
 HIDDEN = ("sigmoid", "tanh", "relu", "softplus", "swish", "identity", "mish")
 OUTPUT = ("identity", "sigmoid", "tanh", "softplus")
 RELU_MARGIN = 0.05          # hidden tests keep every ReLU's |z| above this (no kink)
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
-
-
-@contextlib.contextmanager
-def _on(label: str) -> Iterator[None]:
-    """Name the case in front of a failure's one line: "<label>: dW[2] differs at ..."."""
-    try:
-        yield
-    except GradingError as exc:
-        raise GradingError(f"{label}: {exc}", exc.kind) from None
 
 
 # ------------------------------------------------------------------------------------------
@@ -135,26 +124,11 @@ def _loops_forward(Ws, bs, X, acts):
     return As, Zs
 
 
-def _layout(A: np.ndarray, layout: str) -> np.ndarray:
-    """A as passed to the student: "F" makes a column-major copy (not C-contiguous)."""
-    return np.asfortranarray(A) if layout == "F" else A
-
-
 def _pair(out, what: str, names: str) -> tuple:
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         _fail("type", f"{what} should return the pair ({names}), got {type_name(out)}"
                       + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
     return out[0], out[1]
-
-
-def _scalar(actual, expected: float, name: str, mistakes=(), batch_size: int | None = None) -> None:
-    """check_scalar with the exercise's own hints (``mistakes``: (wrong number, hint) pairs)."""
-    if isinstance(actual, np.ndarray) and actual.size == 1:
-        actual = actual.reshape(())
-    if isinstance(actual, np.ndarray) and actual.ndim > 0:
-        _fail("shape", f"{name} should be a single number, got an array of shape {actual.shape}")
-    check_array(actual, np.float64(expected), name, batch_size=batch_size,
-                mistakes=[(np.float64(w), h) for w, h in mistakes])
 
 
 # 05's worked 2-2-2 example (its first column), with two more examples as columns

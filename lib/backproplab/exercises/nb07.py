@@ -9,34 +9,23 @@ modelled in float64 with numpy's warnings off, only to name a wrong answer.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import ClassVar
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-from ..grading import GradingError, check_array
+from ..grading import check_array
 from ._core import Case, Exercise, call
+from ._judging import as_layout as _layout
+from ._judging import fail as _fail
+from ._judging import on as _on
+from ._judging import scalar as _scalar
 
 __all__ = ["CrossEntropy", "OutputDelta", "Softmax"]
 
 DPS = 30
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
-
-
-@contextlib.contextmanager
-def _on(label: str) -> Iterator[None]:
-    """Name the case in front of a failure's one line: "<label>: dW[2] differs at ..."."""
-    try:
-        yield
-    except GradingError as exc:
-        raise GradingError(f"{label}: {exc}", exc.kind) from None
 
 
 # ------------------------------------------------------------------------------------------
@@ -140,11 +129,6 @@ def _warning(fn, *args) -> str | None:
     return None
 
 
-def _layout(Z: np.ndarray, layout: str) -> np.ndarray:
-    """Z as passed to the student: "F" makes a column-major copy (not C-contiguous)."""
-    return np.asfortranarray(Z) if layout == "F" else Z
-
-
 def _one_hot(rng: np.random.Generator, K: int, m: int) -> np.ndarray:
     return np.eye(K)[:, rng.integers(0, K, size=m)]
 
@@ -152,15 +136,6 @@ def _one_hot(rng: np.random.Generator, K: int, m: int) -> np.ndarray:
 def _soft(rng: np.random.Generator, K: int, m: int) -> np.ndarray:
     Y = rng.uniform(0.05, 1.0, (K, m))
     return Y / Y.sum(axis=0, keepdims=True)
-
-
-def _scalar(actual, expected: float, name: str, mistakes=(), batch_size: int | None = None) -> None:
-    if isinstance(actual, np.ndarray) and actual.size == 1:
-        actual = actual.reshape(())
-    if isinstance(actual, np.ndarray) and actual.ndim > 0:
-        _fail("shape", f"{name} should be a single number, got an array of shape {actual.shape}")
-    check_array(actual, np.float64(expected), name, batch_size=batch_size,
-                mistakes=[(np.float64(w), h) for w, h in mistakes])
 
 
 # visible examples

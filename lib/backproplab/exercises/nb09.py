@@ -18,15 +18,12 @@ from typing import ClassVar
 import numpy as np
 
 from .. import layerwise, matrix
-from ..grading import GradingError, check_array, type_name
+from ..grading import check_array, type_name
 from ..vanishing import CONFIGS
 from ._core import Case, Exercise, call
+from ._judging import fail as _fail
 
 __all__ = ["GradNorms", "Init", "WhichTrains"]
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
 
 
 # ------------------------------------------------------------------------------------------

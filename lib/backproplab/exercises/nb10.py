@@ -18,15 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import matrix
-from ..grading import GradingError, check_array, check_arrays, type_name
+from ..grading import check_array, check_arrays, type_name
 from ..levenberg_marquardt import flatten_params, unflatten_params
 from ._core import Case, Exercise, call
+from ._judging import fail as _fail
 
 __all__ = ["FeedbackAlignment", "HiddenSize", "LevenbergMarquardt", "Quantize"]
-
-
-def _fail(kind: str, message: str) -> None:
-    raise GradingError(message, kind)
 
 
 def _network(rng: np.random.Generator, sizes, scale: float = 1.0):
