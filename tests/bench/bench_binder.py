@@ -73,12 +73,16 @@ def run() -> None:
                 usable = time.perf_counter() - server.started_at
                 graded = [a for a in assignments() if not a.startswith("00-")]
                 extra = ""
-                if graded and (env.home / "course" / graded[0]).exists():
-                    page2 = page.context.new_page()
-                    s = open_notebook(page2, server, f"lab/tree/course/{graded[0]}/{graded[0]}.ipynb")
-                    extra = f"; then {graded[0]} in a new page: {s:.1f} s"
-                print(f"  {label}: HTTP API up {api:.1f} s, index usable {usable:.1f} s{extra}")
                 page.context.close()
+                if graded and (env.home / "course" / graded[0]).exists():
+                    # a new session, as a student's second link: a fresh browser context and no saved
+                    # layout (a second tab on the same workspace would restore the index as current)
+                    reset_workspace(server)
+                    page2 = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                    s = open_notebook(page2, server, f"lab/tree/course/{graded[0]}/{graded[0]}.ipynb")
+                    extra = f"; then {graded[0]} in a new session: {s:.1f} s"
+                    page2.context.close()
+                print(f"  {label}: HTTP API up {api:.1f} s, index usable {usable:.1f} s{extra}")
             finally:
                 server.stop()
         browser.close()
