@@ -61,8 +61,11 @@ def artifacts(tmp_path_factory) -> os.PathLike:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
+    """Chromium for one test module. Module-scoped: Playwright's sync API keeps an asyncio loop
+    running in this thread while it lives, so an instance left open for the session would break
+    the next test on this worker that starts one (tests/hub/ has its own) or runs asyncio."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

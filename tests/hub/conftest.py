@@ -165,11 +165,16 @@ def klass(artifacts, tmp_path_factory):
         _missing(f"the grading sandbox does not work here: {why}")
     remove_leftovers()
     roster = write_roster(tmp_path_factory.mktemp("hub") / "roster.csv", STUDENTS)
+    # the browser tests' helpers (tests/browser/lab.py) read JupyterLab's state from the page, which
+    # needs the app object exposed there: the class's own config, plus this, loaded last
+    extra = roster.parent / "test_config.py"
+    extra.write_text("c = get_config()  # noqa: F821\n"
+                     "c.Spawner.args = ['--LabApp.expose_app_in_browser=True']\n")
     port = free_port()
     opts = ["--port", str(port), "--ip", "127.0.0.1", "--hub-port", str(free_port()),
             "--proxy-api-port", str(free_port()), "--formgrader-port", str(free_port()),
             "--prefix", str(HUB_PREFIX), "--home-base", str(ROOT / "home"), "--grader", GRADER,
-            "--cgroup", "bpl-hubtest"]
+            "--cgroup", "bpl-hubtest", "--extra-config", str(extra)]
     for k, v in LIMITS.items():
         opts += [f"--{k.replace('_', '-')}", str(v)]
     hub_cli("setup", "--roster", str(roster), *opts)
@@ -218,8 +223,9 @@ def klass(artifacts, tmp_path_factory):
             (artifacts / "figures.json").write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for the class's tests; module-scoped as tests/browser/conftest.py's (which says why)."""
     from tests.browser.lab import find_chromium, launch_chromium
 
     if find_chromium() is None:
