@@ -23,7 +23,7 @@ $$r_i = \frac{|a_i - n_i|}{\max(|a_i| + |n_i|,\ \eta / \tau)} \le \tau,$$
 and the check reports the worst $r_i$. ``NOISE_FACTOR`` = 100 is a safety margin: $C$ is the
 result of many operations, each of which rounds, and the truncation error at $h = 10^{-5}$ is of
 the same size as the rounding. It costs nothing that matters: only a wrong entry smaller than
-$\eta pprox 2 \cdot 10^{-9} |C|$ could hide below the floor. The estimate assumes that $C$ is
+$\eta \approx 2 \cdot 10^{-9} |C|$ could hide below the floor. The estimate assumes that $C$ is
 computed to a relative error of about $\varepsilon$; near a perfect fit, where $C$ is a small
 difference of much larger numbers, its rounding is larger: check at a random point, not at a
 minimum of $C$.
