@@ -92,17 +92,40 @@ class Hub:
         body = {"last_activity": now}
         if not self.stopped(name):
             body["servers"] = {"": {"last_activity": now}}
+            code, _ = request(f"{self.url}/hub/api/users/{name}/activity", method="POST", token=self.token, data=body)
+            if code in (200, 204):
+                return
+            del body["servers"]           # the server went away since we looked (the culler): the user alone
         self.api("POST", f"users/{name}/activity", body)
 
     def token_for(self, name: str) -> str:
         return self.api("POST", f"users/{name}/tokens", {"note": "tests/hub", "expires_in": 3600})["token"]
 
     def start(self, name: str, timeout: float = 180) -> float:
-        """Start ``name``'s server (if it is not running); seconds until it answers."""
+        """Start ``name``'s server (if it is not running); seconds until it answers.
+
+        The hub refuses a start (400) while a stop is pending, e.g. when the idle culler (whose
+        timeout the test class keeps short) is stopping the server just then: wait for the stop to
+        end and ask again, rather than wait for a start that was never accepted."""
         t0 = time.monotonic()
-        if not self.running(name):
-            self.api("POST", f"users/{name}/server", ok=(201, 202, 400))
-            wait_for(lambda: self.running(name), timeout, f"{name}'s server to start")
+        seen = {}
+
+        def ready() -> bool:
+            server = self.user(name).get("servers", {}).get("")
+            seen["server"] = server
+            if server and server.get("ready"):
+                return True
+            if not server or not server.get("pending"):     # nothing running, nothing under way: (re)start
+                code, body = request(f"{self.url}/hub/api/users/{name}/server", method="POST", token=self.token)
+                seen["start"] = (code, body.decode(errors="replace")[:200])
+                if code not in (201, 202, 400):
+                    raise HTTPFailure(code, f"users/{name}/server", body.decode(errors="replace"))
+            return False
+
+        try:
+            wait_for(ready, timeout, f"{name}'s server to start", interval=0.5)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last server state {seen.get('server')}, last start {seen.get('start')}") from None
         return time.monotonic() - t0
 
     def stop(self, name: str, timeout: float = 60) -> None:
