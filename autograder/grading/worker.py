@@ -21,7 +21,7 @@ import traceback
 from pathlib import Path
 
 import nbformat
-from backproplab.exercises import get
+from backproplab.exercises import failed_uses_note, get
 
 from ..course import graded_cells, nbgrader_meta
 from . import feedback, judge
@@ -187,15 +187,11 @@ def serve() -> int:
 
 def _point_to_failed_uses(results: dict[str, TestResult], exercises: dict) -> None:
     """A failed exercise that calls an earlier, failed answer says so: fix that one first."""
-    by_id = {ex.id: gid for gid, ex in exercises.items()}
+    failed = {ex.id for gid, ex in exercises.items() if gid in results and not results[gid].passed}
     for gid, ex in exercises.items():
         t = results.get(gid)
-        if t is None or t.passed:
-            continue
-        broken = [u for u in ex.uses if u in by_id and not results[by_id[u]].passed]
-        if broken:
-            t.message += (f" (this answer calls your answer to {' and '.join(broken)}, which failed its own test: "
-                          "fix that first, then run this test again)")
+        if t is not None and not t.passed:
+            t.message += failed_uses_note(ex, failed)
 
 
 if __name__ == "__main__":

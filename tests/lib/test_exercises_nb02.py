@@ -244,3 +244,29 @@ def test_a_grad_that_is_a_value_gets_a_readable_message():
 @pytest.mark.parametrize("ex_id", IDS)
 def test_hidden_cases_can_be_drawn_from_any_seed(ex_id):
     harness.assert_cases_from_any_seed(ex_id, 60)   # e.g. a random graph whose exp(exp(...)) overflows is drawn again
+
+
+def test_a_check_that_calls_a_failed_answer_points_back_to_it():
+    # Validate runs the test cells in order: backward's check, failing because it calls a wrong
+    # topological_sort, says to fix that first; once topological_sort passes, the pointer goes
+    from backproplab.exercises import _core, check
+    from backproplab.exercises import get as get_exercise
+    from backproplab.grading import GradingError
+
+    _core._outcomes.clear()
+    wrong = namespace({"ex02_topological_sort": SOLUTION["ex02_topological_sort"] + "\n_ts = topological_sort\n"
+                                                "def topological_sort(root):\n return _ts(root)[::-1]"})
+    def run(ex_id, ns):
+        check(ex_id, *(ns[n] for n in get_exercise(ex_id).names))
+
+    with pytest.raises(GradingError):
+        run("ex02_topological_sort", wrong)
+    with pytest.raises(GradingError, match="calls your answer to ex02_topological_sort, which failed its own test"):
+        run("ex02_backward", wrong)
+    # the sort fixed, backward wrong on its own: its message is its own
+    right = namespace(dict(MISTAKES_BY_KEY["interior_reset"]))
+    run("ex02_topological_sort", right)
+    with pytest.raises(GradingError) as err:
+        run("ex02_backward", right)
+    assert "calls your answer" not in str(err.value)
+    _core._outcomes.clear()

@@ -12,6 +12,7 @@ is graded once per worker (xdist group), all its submissions as students of one 
 from __future__ import annotations
 
 import pytest
+from backproplab.exercises import failed_uses_note
 from backproplab.exercises import get as get_exercise
 
 from autograder.course import COURSE, SOLUTIONS, graded_assignments, graded_cells, notebook_path
@@ -104,12 +105,16 @@ def test_every_hint_fires_in_grading(run):
 def test_validate_agrees_with_grading_on_the_visible_cases(run):
     """Validate, run in the kernel as the button runs it, on a hand-in with the first wrong
     variant of every exercise: its message for each test cell is the first failing visible
-    case of the trusted grading, word for word. (The solution's test cells pass in a kernel:
+    case of the trusted grading, word for word (with the same pointer to a failed earlier
+    answer the exercise calls). (The solution's test cells pass in a kernel:
     test_notebooks_run_top_to_bottom_in_a_kernel.)"""
     said = validate(run.submissions["all-wrong"])
     rec = run.records["all-wrong"]
+    failed = {gid.removesuffix("_tests") for gid in rec.tests if _visible_failure(rec, gid) is not None}
     for gid in rec.tests:
         expected = _visible_failure(rec, gid)
+        if expected is not None:     # both point back to an earlier answer this one calls that failed
+            expected += failed_uses_note(get_exercise(gid.removesuffix("_tests")), failed)
         assert said.get(gid) == expected, f"{gid}: Validate says {said.get(gid)!r}, " \
                                           f"grading's visible cases say {expected!r}"
 

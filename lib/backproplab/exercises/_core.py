@@ -28,7 +28,7 @@ import contextlib
 import importlib
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -331,6 +331,22 @@ def evaluate(ex: Exercise, objs: Sequence, cases: list[Case]) -> Verdict:
     return score(ex, results)
 
 
+def failed_uses_note(ex: Exercise, failed: Iterable[str]) -> str:
+    """What a failed exercise adds when it calls an earlier answer that failed its own test
+    (``failed``: ids of the exercises that failed): fix that one first. Empty otherwise."""
+    failed = set(failed)
+    broken = [u for u in ex.uses if u in failed]
+    if not broken:
+        return ""
+    return (f" (this answer calls your answer to {' and '.join(broken)}, which failed its own test: "
+            "fix that first, then run this test again)")
+
+
+# this kernel's latest check of each exercise (True: passed), so a failure can point back to the
+# earlier answer it calls; information for the student only, never a grade
+_outcomes: dict[str, bool] = {}
+
+
 def check(exercise_id: str, *objs: Callable | type, hidden: bool = False) -> None:
     """The test cell's one call: run the exercise's visible checks on ``objs`` (the names
     the exercise lists, in order). Quiet when everything passes; otherwise raises a
@@ -348,8 +364,10 @@ def check(exercise_id: str, *objs: Callable | type, hidden: bool = False) -> Non
     else:
         cases = ex.all_cases(None)
     f = evaluate(ex, objs, cases).first_failure()
+    _outcomes[exercise_id] = f is None
     if f is not None:
-        raise GradingError(f.message, f.kind)
+        note = failed_uses_note(ex, [u for u in ex.uses if _outcomes.get(u) is False])
+        raise GradingError(f.message + note, f.kind)
 
 
 def call(fn, *args, **kwargs):
