@@ -5,7 +5,8 @@
 Prints one JSON line: cells run, the first error (cell index, ename, evalue, the cell's
 nbgrader grade_id and whether it is a graded test cell), seconds spent in cells, and the
 kernel's own view of itself (``sys.prefix``, peak resident memory from getrusage). Runs with
-the interpreter of the environment under test, so it imports only nbclient and nbformat.
+the interpreter of the environment under test, so it imports only what that environment has
+(nbclient, nbformat and the course library, whose kernel client it runs with).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from backproplab.kernel_client import CLIENT_CLASS
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from traitlets.config import Config
@@ -38,7 +40,7 @@ def main() -> int:
     config = Config()
     # the library's kernel client, as Validate has it: with jupyter_client's own, a widget cell's
     # reply can wait out the cell timeout on a busy machine (backproplab/kernel_client.py says why)
-    config.AsyncKernelManager.client_class = "backproplab.kernel_client.ValidateKernelClient"
+    config.AsyncKernelManager.client_class = CLIENT_CLASS
     client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3", config=config,
                             resources={"metadata": {"path": str(path.parent)}})
     result = {"notebook": path.name, "cells": len(nb.cells), "code_cells": 0, "executed": 0,

@@ -49,7 +49,8 @@ def test_exercises_declare_the_answers_they_call(aid):
     answers = {gid: strip(c.source) for gid, c in answer_cells(read_nb(notebook_path(aid))).items()}
     defined = {gid: free_and_defined(src)[1] for gid, src in answers.items()}
     for gid, src in answers.items():
-        calls = {other for other, names in defined.items() if other != gid and free_and_defined(src)[0] & names}
+        free = free_and_defined(src)[0]
+        calls = {other for other, names in defined.items() if other != gid and free & names}
         assert set(get(gid).uses) == calls, f"{gid}: uses {get(gid).uses}, its answer calls {sorted(calls)}"
 
 

@@ -366,7 +366,7 @@ def check(exercise_id: str, *objs: Callable | type, hidden: bool = False) -> Non
     f = evaluate(ex, objs, cases).first_failure()
     _outcomes[exercise_id] = f is None
     if f is not None:
-        note = failed_uses_note(ex, [u for u in ex.uses if _outcomes.get(u) is False])
+        note = failed_uses_note(ex, {u for u, ok in _outcomes.items() if not ok})
         raise GradingError(f.message + note, f.kind)
 
 
