@@ -119,8 +119,22 @@ def test_every_student_fetches(klass):
     klass.state["fetched"] = True
 
 
+CULLER_READ = re.compile(r"GET /hub/api/users\?state=\S* \(idle-culler@")
+
+
+def settle(klass, name: str) -> None:
+    """Record ``name``'s activity now, then let the idle culler (every few seconds, with this class's
+    short timeout) read the users twice: a cull it decided on older activity has then been asked for,
+    and ``name``'s server is left running or stopped, not between."""
+    mark = len(klass.log_text())
+    klass.hub.touch(name)
+    wait_for(lambda: len(CULLER_READ.findall(klass.hub_log_since(mark))) >= 2, 60, "the idle culler to look twice")
+    wait_for(lambda: klass.hub.running(name) or klass.hub.stopped(name), 120, f"{name}'s server to settle")
+
+
 def login(browser, klass, name: str):
     """A new browser session logged in as ``name`` (the hub's login form), on their JupyterLab."""
+    settle(klass, name)   # a server idle since the last test is not culled under the new session
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     ctx.set_default_timeout(120_000)
     page = ctx.new_page()
@@ -413,7 +427,9 @@ def test_an_idle_server_is_culled_and_the_work_is_kept(klass):
     wait_for(lambda: klass.hub.stopped(TAMPER), LIMITS["cull_timeout"] + LIMITS["cull_every"] + 120,
              "the idle culler to stop the server", interval=1)
     klass.figures["culled_after_idle_s"] = round(time.monotonic() - t0, 1)
-    assert re.search(rf"DELETE /hub/api/users/{TAMPER}/server \(idle-culler", klass.hub_log_since(mark))
+    # the hub logs the culler's request when it has answered it, just after the server is gone
+    wait_for(lambda: re.search(rf"DELETE /hub/api/users/{TAMPER}/server \(idle-culler", klass.hub_log_since(mark)),
+             30, "the culler's request in the hub's log")
     # logging in again starts the server; the saved work is there
     opener = _login_with_password(klass.url, TAMPER, klass.passwords[TAMPER])
 
